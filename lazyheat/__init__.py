@@ -1,0 +1,41 @@
+"""lazyheat: lazy distributed arrays with a NumPy-like API, PyTorch kernels and MPI.
+
+>>> import lazyheat as lh
+>>> x = lh.random.randn(1000, 8, split=0, seed=1)
+>>> z = (x - x.mean(axis=0)) / x.std(axis=0)     # lazy: nothing has run yet
+>>> z.shape, z.split
+((1000, 8), 0)
+>>> print(lh.explain(z))                          # doctest: +SKIP
+>>> z = z.compute()                               # runs the plan on every rank
+"""
+
+from . import random
+from ._array import LazyArray
+from .creation import (arange, array, asarray, empty, empty_like, eye, from_local, full,
+                       full_like, linspace, ones, ones_like, zeros, zeros_like)
+from .elementwise import *  # noqa: F403
+from .elementwise import __all__ as _ew_all
+from .graph.dtypes import (DType, bfloat16, bool_, complex64, complex128, float16, float32,
+                           float64, int8, int16, int32, int64, uint8)
+from .linalg import dot, matmul, permute_dims, transpose
+from .manipulation import (balance, concatenate, expand_dims, reshape, resplit, squeeze,
+                           stack)
+from .plan import compute, explain
+from .reductions import (all, amax, amin, any, argmax, argmin, max, mean, min, norm, prod,
+                         std, sum, var)
+from .runtime.comm import Comm, world
+
+DNDarray = LazyArray
+bool = bool_  # noqa: A001 - NumPy-style dtype name
+__version__ = "0.1.0"
+
+__all__ = list(_ew_all) + [
+    "LazyArray", "DNDarray", "Comm", "DType", "world", "random", "compute", "explain",
+    "array", "asarray", "from_local", "zeros", "ones", "full", "empty", "zeros_like",
+    "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
+    "sum", "prod", "mean", "var", "std", "min", "max", "amin", "amax", "argmin", "argmax",
+    "any", "all", "norm", "matmul", "dot", "transpose", "permute_dims", "reshape", "squeeze",
+    "expand_dims", "concatenate", "stack", "resplit", "balance",
+    "bool", "bool_", "int8", "int16", "int32", "int64", "uint8", "float16", "bfloat16",
+    "float32", "float64", "complex64", "complex128",
+]

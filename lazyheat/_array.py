@@ -1,0 +1,164 @@
+"""``LazyArray``: the user's handle on a node of the expression graph.
+
+Metadata (shape, dtype, split, device, local shapes) is known at once; values are computed
+only on ``compute()``, ``numpy()``, ``item()``, ``larray`` and friends. After ``compute()`` the
+array points at a materialized leaf, and expressions built earlier on it reuse that result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class LazyArray:
+    """A lazy, possibly distributed array (HeAT's DNDarray, deferred).
+
+    >>> import lazyheat as lh
+    >>> x = lh.arange(6, split=0).reshape(2, 3)
+    >>> x.shape, x.split
+    ((2, 3), 0)
+    >>> (x * 2).sum().item()
+    30
+    """
+
+    __slots__ = ("_node", "__weakref__")
+    __array_ufunc__ = None  # numpy defers to our reflected operators
+
+    def __init__(self, node):
+        self._node = node
+
+    # ------------------------------------------------------------ metadata
+    @property
+    def aval(self):
+        return self._node.aval
+
+    @property
+    def shape(self) -> tuple:
+        return self._node.aval.shape
+
+    @property
+    def dtype(self):
+        return self._node.aval.dtype
+
+    @property
+    def split(self):
+        return self._node.aval.split
+
+    @property
+    def device(self) -> str:
+        return self._node.aval.device
+
+    @property
+    def comm(self):
+        return self._node.aval.comm
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return self._node.aval.size
+
+    @property
+    def nbytes(self) -> int:
+        return self._node.aval.nbytes
+
+    @property
+    def gshape(self) -> tuple:
+        return self.shape
+
+    @property
+    def lshape(self) -> tuple:
+        """Shape of this rank's block (known without computing)."""
+        return self.aval.local_shape(self.comm.rank)
+
+    @property
+    def lshape_map(self) -> tuple:
+        """Every rank's local shape, in rank order."""
+        return tuple(self.aval.local_shape(r) for r in range(self.comm.size))
+
+    @property
+    def is_balanced(self) -> bool:
+        return self.aval.balanced
+
+    @property
+    def is_materialized(self) -> bool:
+        return self._node.op == "data"
+
+    def __repr__(self) -> str:
+        state = "materialized" if self.is_materialized else "lazy"
+        return (f"LazyArray(shape={self.shape}, dtype={self.dtype.name}, split={self.split}, "
+                f"device={self.device}, {state}, type={self.aval.type_str()})")
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object (0-d lazy array)")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    # ------------------------------------------------------------ materializing
+    def compute(self) -> LazyArray:
+        """Run the plan for this array; returns it, now backed by materialized data."""
+        from .plan import compute
+
+        compute(self)
+        return self
+
+    @property
+    def larray(self):
+        """This rank's block as a torch tensor (computes if needed)."""
+        self.compute()
+        return self._node.attr("buf").value
+
+    def numpy(self) -> np.ndarray:
+        """The whole array as NumPy on every rank (gathers split arrays)."""
+        from .plan import to_numpy
+
+        return to_numpy(self)
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.numpy()
+        return out.astype(dtype) if dtype is not None else out
+
+    def item(self):
+        """The single element as a Python scalar."""
+        if self.size != 1:
+            raise ValueError(f"item(): can only convert an array of size 1, got shape "
+                             f"{self.shape}")
+        return self.numpy().reshape(()).item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __index__(self):
+        if not self.dtype.is_integer:
+            raise TypeError("only integer arrays can be used as an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.size != 1:
+            raise ValueError("the truth value of an array with more than one element is "
+                             "ambiguous; use a.any() or a.all()")
+        return bool(self.item())
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __setitem__(self, key, value):
+        raise TypeError("lazy arrays are immutable; build a new array with lh.where(...)")
+
+    def __hash__(self):
+        return id(self)
+
+
+from . import _methods  # noqa: E402,F401  (attaches operators and methods)

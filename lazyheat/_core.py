@@ -1,0 +1,88 @@
+"""Shared plumbing of the public API: communicators, devices, operand conversion, node
+construction with the user's source line, and the registry of materialized results."""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+import torch
+
+from .graph import Aval, Node, as_dtype, user_location
+from .graph.errors import op_error
+from .runtime.comm import Comm, world
+
+# logical node -> the materialized leaf holding its value (kept while the node is alive)
+MATERIALIZED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def get_comm(comm=None) -> Comm:
+    """A lazyheat ``Comm`` from None (world), a ``Comm`` or an mpi4py communicator."""
+    if comm is None:
+        return world()
+    if isinstance(comm, Comm):
+        return comm
+    if hasattr(comm, "Get_rank") and hasattr(comm, "Allreduce"):
+        return _wrapped(comm)
+    raise TypeError(f"comm must be None, a lazyheat Comm or an mpi4py communicator, got {comm!r}")
+
+
+_WRAPPED: dict = {}
+
+
+def _wrapped(mpi_comm) -> Comm:
+    # one Comm per mpi4py communicator, so arrays built on it compare as the same comm
+    key = mpi_comm.py2f() if hasattr(mpi_comm, "py2f") else id(mpi_comm)
+    if key not in _WRAPPED:
+        _WRAPPED[key] = world() if mpi_comm == world().mpi else Comm(mpi_comm)
+    return _WRAPPED[key]
+
+
+def get_device(device=None) -> str:
+    """"cpu" (default), or "cuda" for "gpu"/"cuda"/"cuda:N" where torch sees a GPU."""
+    if device is None:
+        return "cpu"
+    name = str(device).lower()
+    if name == "cpu":
+        return "cpu"
+    if name in ("gpu", "cuda") or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise op_error(ValueError, "device", f"device {device!r} requested but torch "
+                           "sees no GPU")
+        return "cuda"
+    raise op_error(ValueError, "device", f"unknown device {device!r}; use 'cpu' or 'gpu'")
+
+
+def torch_device(device: str, comm: Comm) -> torch.device:
+    if device == "cuda":
+        return torch.device("cuda", comm.rank % torch.cuda.device_count())
+    return torch.device("cpu")
+
+
+def make(op: str, inputs, attrs: dict, aval: Aval):
+    """A new lazy array for ``op``; the node records the user's source line."""
+    from ._array import LazyArray
+
+    return LazyArray(Node(op, tuple(inputs), attrs, aval, user_location()))
+
+
+def is_scalar(x) -> bool:
+    return isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic)
+
+
+def check_same(arrays, op: str) -> None:
+    """Operands must share communicator and device (a build-time error otherwise)."""
+    if not arrays:
+        return
+    a0 = arrays[0].aval
+    for a in arrays[1:]:
+        if a.aval.comm is not a0.comm:
+            raise op_error(ValueError, op, "operands live on different communicators",
+                           *(x.shape for x in arrays))
+        if a.aval.device != a0.device:
+            raise op_error(ValueError, op, f"operands on different devices ({a0.device} and "
+                           f"{a.aval.device})", *(x.shape for x in arrays))
+
+
+def dtype_or_none(dtype):
+    return None if dtype is None else as_dtype(dtype)

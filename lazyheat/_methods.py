@@ -1,0 +1,87 @@
+"""Operators and methods of LazyArray, attached from the function modules (one source of
+truth: ``x.sum(0)`` is ``lh.sum(x, 0)``)."""
+
+from __future__ import annotations
+
+from . import elementwise as ew
+from . import linalg, manipulation, reductions
+from ._array import LazyArray
+
+_BINOPS = {
+    "add": "add", "sub": "subtract", "mul": "multiply", "truediv": "true_divide",
+    "floordiv": "floor_divide", "mod": "remainder", "pow": "power",
+    "and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor",
+    "lshift": "left_shift", "rshift": "right_shift",
+}
+
+
+def _fwd(op):
+    def f(self, other):
+        return ew.apply(op, self, other)
+    return f
+
+
+def _rev(op):
+    def f(self, other):
+        return ew.apply(op, other, self)
+    return f
+
+
+def _inplace(op):
+    def f(self, other):
+        """In place as NumPy: the result keeps this array's dtype (same-kind casting)."""
+        res = ew.apply(op, self, other)
+        if res.dtype != self.dtype:
+            from .graph.dtypes import _KIND_ORDER
+            if _KIND_ORDER[res.dtype.kind] > _KIND_ORDER[self.dtype.kind]:
+                raise TypeError(f"cannot cast {op} output from {res.dtype.name} to "
+                                f"{self.dtype.name} in place (same_kind casting)")
+            res = ew.astype(res, self.dtype)
+        if res.aval.layout != self.aval.layout:
+            res = manipulation.redistribute_to(res, self.aval.split, self.aval.counts)
+        self._node = res._node
+        return self
+    return f
+
+
+for _py, _op in _BINOPS.items():
+    setattr(LazyArray, f"__{_py}__", _fwd(_op))
+    setattr(LazyArray, f"__r{_py}__", _rev(_op))
+    setattr(LazyArray, f"__i{_py}__", _inplace(_op))
+
+for _py, _op in {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
+                 "gt": "greater", "ge": "greater_equal"}.items():
+    setattr(LazyArray, f"__{_py}__", _fwd(_op))
+
+LazyArray.__neg__ = lambda self: ew.negative(self)
+LazyArray.__pos__ = lambda self: ew.positive(self)
+LazyArray.__abs__ = lambda self: ew.abs(self)
+LazyArray.__invert__ = lambda self: ew.invert(self)
+LazyArray.__matmul__ = lambda self, other: linalg.matmul(self, other)
+LazyArray.__rmatmul__ = lambda self, other: linalg.matmul(other, self)
+LazyArray.__getitem__ = lambda self, key: manipulation.getitem(self, key)
+LazyArray.__hash__ = lambda self: id(self)
+
+for _name in ("exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "square", "sin", "cos",
+              "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "floor", "ceil",
+              "round", "trunc", "sign", "isnan", "isinf", "isfinite", "abs"):
+    setattr(LazyArray, _name, getattr(ew, _name))
+
+LazyArray.astype = lambda self, dtype, copy=True: ew.astype(self, dtype)
+LazyArray.clip = lambda self, a_min=None, a_max=None: ew.clip(self, a_min, a_max)
+
+for _name in ("sum", "prod", "mean", "var", "std", "min", "max", "argmin", "argmax", "any",
+              "all"):
+    setattr(LazyArray, _name, getattr(reductions, _name))
+
+LazyArray.reshape = lambda self, *shape: manipulation.reshape(
+    self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+LazyArray.transpose = lambda self, *axes: linalg.transpose(
+    self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
+LazyArray.T = property(lambda self: linalg.transpose(self))
+LazyArray.squeeze = lambda self, axis=None: manipulation.squeeze(self, axis)
+LazyArray.flatten = lambda self: manipulation.reshape(self, (-1,))
+LazyArray.ravel = LazyArray.flatten
+LazyArray.resplit = lambda self, axis=None: manipulation.resplit(self, axis)
+LazyArray.balance = lambda self: manipulation.balance(self)
+LazyArray.dot = lambda self, other: linalg.dot(self, other)

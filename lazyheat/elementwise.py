@@ -1,0 +1,117 @@
+"""Elementwise functions with NumPy 2 broadcasting and type promotion (weak Python scalars).
+
+The output layout is the split of the operand cheapest to line up with (ties: the largest
+operand, then the first); other operands are moved to match at run time, so operands split
+on different axes just work.
+"""
+
+from __future__ import annotations
+
+from . import _core
+from .graph import Aval
+from .graph import dtypes as dt
+from .graph import rules as ru
+from .graph.errors import op_error
+from .graph.ops import EWISE, ewise_dtype
+
+_BOOL_RESULT = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+                "isnan", "isinf", "isfinite"}
+_LOGICAL = {"logical_and", "logical_or", "logical_xor", "logical_not"}
+
+
+def _operand(x):
+    from ._array import LazyArray
+    from .creation import asarray
+
+    if isinstance(x, LazyArray) or (_core.is_scalar(x)) or x is None:
+        return x
+    return asarray(x)
+
+
+def apply(op: str, *operands, dtype=None):
+    """Build the elementwise node ``op(*operands)``."""
+    from ._array import LazyArray
+
+    ops = [_operand(o) for o in operands]
+    arrays = [o for o in ops if isinstance(o, LazyArray)]
+    if not arrays:
+        from .creation import asarray
+
+        first = next(i for i, o in enumerate(ops) if o is not None)
+        ops[first] = asarray(ops[first])
+        arrays = [ops[first]]
+    _core.check_same(arrays, op)
+    out_shape = ru.broadcast_shapes([a.shape for a in arrays], op)
+    kinds = [o.dtype if isinstance(o, LazyArray) else o for o in ops]
+    if op == "astype":
+        out = cdt = dt.as_dtype(dtype)
+    else:
+        out = ewise_dtype(op, kinds)
+        if op in _BOOL_RESULT:
+            cdt = dt.result_type(*[k for k in kinds if k is not None])
+        elif op in _LOGICAL:
+            cdt = dt.bool_
+        else:
+            cdt = out
+    a0 = arrays[0].aval
+    split, counts = ru.ewise_layout([a.aval for a in arrays], out_shape, a0.comm.size)
+    aval = Aval(out_shape, out, split, counts, a0.device, a0.comm)
+    scalars = tuple((i, o) for i, o in enumerate(ops) if not isinstance(o, LazyArray))
+    attrs = {"nargs": len(ops), "scalars": scalars, "cdtype": cdt}
+    return _core.make(op, [a._node for a in arrays], attrs, aval)
+
+
+def _unary(name):
+    def f(x):
+        return apply(name, x)
+
+    f.__name__ = name
+    f.__doc__ = f"Elementwise ``{name}`` (NumPy semantics), lazily.\n\n" \
+                f">>> lh.{name}(lh.ones(3)).shape\n(3,)\n"
+    return f
+
+
+def _binary(name):
+    def f(x1, x2):
+        return apply(name, x1, x2)
+
+    f.__name__ = name
+    f.__doc__ = f"Elementwise ``{name}`` of two operands, with NumPy broadcasting.\n\n" \
+                f">>> lh.{name}(lh.ones(3), 2).shape\n(3,)\n"
+    return f
+
+
+_g = globals()
+for _name, (_arity, _rule) in EWISE.items():
+    if _arity == 1 and _name != "astype":
+        _g[_name] = _unary(_name)
+    elif _arity == 2:
+        _g[_name] = _binary(_name)
+
+add, subtract, multiply = _g["add"], _g["subtract"], _g["multiply"]
+divide = true_divide = _g["true_divide"]
+absolute = _g["abs"]
+abs = _g["abs"]  # noqa: A001 - NumPy's name
+bitwise_not = _g["invert"]
+pow = _g["power"]  # noqa: A001 - array API name
+
+
+def where(condition, x, y):
+    """``x`` where ``condition`` holds, else ``y`` (broadcast, promoted as NumPy)."""
+    return apply("where", condition, x, y)
+
+
+def clip(x, a_min=None, a_max=None):
+    """Limit values to ``[a_min, a_max]``; either bound may be None (not both)."""
+    if a_min is None and a_max is None:
+        raise op_error(ValueError, "clip", "one of a_min and a_max must be given")
+    return apply("clip", x, a_min, a_max)
+
+
+def astype(x, dtype):
+    """``x`` cast to ``dtype`` (unsafe casting, as NumPy's ``astype``)."""
+    return apply("astype", x, dtype=dtype)
+
+
+__all__ = [n for n in EWISE if n != "astype"] + [
+    "divide", "true_divide", "absolute", "bitwise_not", "pow", "where", "clip", "astype"]

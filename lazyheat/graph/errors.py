@@ -1,0 +1,43 @@
+"""Build-time errors: raised identically on every rank because they depend only on metadata."""
+
+from __future__ import annotations
+
+from .node import user_location
+
+
+def op_error(cls, op: str, msg: str, *shapes) -> Exception:
+    """An exception naming the op, the operand shapes and the user's source line."""
+    shp = ", ".join(str(tuple(s)) for s in shapes)
+    where = user_location()
+    return cls(f"{op}: {msg}" + (f" (shapes {shp})" if shapes else "") + f" [at {where}]")
+
+
+def normalize_axis(axis: int, ndim: int, op: str, shape=()) -> int:
+    if not isinstance(axis, int) or isinstance(axis, bool):
+        raise op_error(TypeError, op, f"axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise op_error(ValueError, op, f"axis {axis} is out of bounds for an array of "
+                       f"dimension {ndim}", shape)
+    return axis % ndim
+
+
+def normalize_axes(axis, ndim: int, op: str, shape=()) -> tuple:
+    """None -> all axes; int or tuple -> sorted tuple of non-negative axes, no repeats."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = tuple(sorted(normalize_axis(a, ndim, op, shape) for a in axes))
+    if len(set(out)) != len(out):
+        raise op_error(ValueError, op, f"repeated axis in {axis!r}", shape)
+    return out
+
+
+def normalize_split(split, ndim: int, op: str, shape=()):
+    if split is None:
+        return None
+    if not isinstance(split, int) or isinstance(split, bool):
+        raise op_error(TypeError, op, f"split must be None or an int, got {split!r}")
+    if not -ndim <= split < ndim:
+        raise op_error(ValueError, op, f"split axis {split} is out of bounds for an array of "
+                       f"dimension {ndim}", shape)
+    return split % ndim

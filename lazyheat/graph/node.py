@@ -1,0 +1,139 @@
+"""The one IR node type, its abstract value, and where the user wrote it.
+
+A ``Node`` is immutable: op name, input nodes, attributes (a sorted tuple of hashable pairs),
+its ``Aval`` and the user's source location. Its structural ``key`` (op, attrs, aval, the
+inputs' keys) identifies the computation regardless of object identity: equal keys mean equal
+values, which is what common-subexpression elimination and plan caching rely on. Leaves that
+hold data carry a unique buffer id in their attrs, so two different data never share a key.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from .dtypes import DType
+from .layout import balanced_counts, local_shape
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass(frozen=True, slots=True)
+class Aval:
+    """Abstract value: global shape, dtype, layout (split + per-rank counts), device, comm."""
+
+    shape: tuple
+    dtype: DType
+    split: int | None
+    counts: tuple | None
+    device: str
+    comm: object = field(compare=False, hash=False, repr=False)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    @property
+    def layout(self) -> tuple:
+        return (self.split, self.counts)
+
+    @property
+    def balanced(self) -> bool:
+        return self.split is None or self.counts == balanced_counts(
+            self.shape[self.split], len(self.counts))
+
+    def local_shape(self, rank: int) -> tuple:
+        return local_shape(self.shape, self.split, self.counts, rank)
+
+    def with_(self, **kw) -> Aval:
+        d = {f: getattr(self, f) for f in ("shape", "dtype", "split", "counts", "device", "comm")}
+        d.update(kw)
+        return Aval(**d)
+
+    def type_str(self) -> str:
+        """``f32[1000@0, 8]``: the dtype and shape, the split axis marked with ``@0``."""
+        dims = [f"{n}@{i}" if i == self.split else str(n) for i, n in enumerate(self.shape)]
+        if self.split is not None and not self.balanced:
+            dims[self.split] += "~"  # unbalanced blocks
+        return f"{self.dtype.short}[{', '.join(dims)}]"
+
+    def struct(self) -> tuple:
+        return (self.shape, self.dtype.name, self.split, self.counts, self.device)
+
+
+class Node:
+    """One immutable operation in the expression DAG."""
+
+    __slots__ = ("op", "inputs", "attrs", "aval", "loc", "_key", "__weakref__")
+
+    def __init__(self, op: str, inputs: tuple, attrs: dict | tuple, aval: Aval, loc: str = ""):
+        items = tuple(sorted(attrs.items())) if isinstance(attrs, dict) else tuple(attrs)
+        object.__setattr__(self, "op", op)
+        object.__setattr__(self, "inputs", tuple(inputs))
+        object.__setattr__(self, "attrs", items)
+        object.__setattr__(self, "aval", aval)
+        object.__setattr__(self, "loc", loc)
+        object.__setattr__(self, "_key", None)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Node is immutable")
+
+    def attr(self, name, default=None):
+        for k, v in self.attrs:
+            if k == name:
+                return v
+        return default
+
+    @property
+    def key(self) -> tuple:
+        """Structural key: equal keys compute equal values (iterative, no recursion limit)."""
+        if self._key is None:
+            for n in topo_order([self]):
+                if n._key is None:
+                    k = (n.op, n.attrs, n.aval.struct(), tuple(i._key for i in n.inputs))
+                    object.__setattr__(n, "_key", (hash(k), k))
+        return self._key
+
+    def __repr__(self) -> str:
+        return f"Node({self.op}, {self.aval.type_str()})"
+
+
+def topo_order(outputs) -> list[Node]:
+    """Inputs before users, deterministic (depth-first in input order), each node once."""
+    order, seen, stack = [], set(), [(n, False) for n in reversed(list(outputs))]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for i in reversed(node.inputs):
+            if id(i) not in seen:
+                stack.append((i, False))
+    return order
+
+
+def user_location() -> str:
+    """``file:line`` of the innermost frame outside the lazyheat package (the user's line)."""
+    f = sys._getframe(1)
+    while f is not None and (f.f_code.co_filename.startswith(_PKG_DIR)
+                          or f.f_code.co_filename.startswith("<frozen")):
+        f = f.f_back
+    if f is None:
+        return "<unknown>"
+    return f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno}"

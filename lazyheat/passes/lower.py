@@ -1,0 +1,98 @@
+"""Distribution lowering: the logical graph becomes a physical one of block-local ops and
+explicit communication.
+
+Every logical node already carries its output layout (chosen at build time by
+``graph.rules``). This pass asks the same rules which layouts the inputs need, inserts a
+``redistribute`` node wherever an input's layout differs, and splits reductions over the split
+axis into a local partial step, one collective, and (where needed) a merge step:
+
+- sum, prod, any, all, mean, norm: partial -> ``allreduce`` (-> merge: divide / sqrt);
+- min, max, argmin, argmax, var, std: partial state -> ``allgather`` -> merge, which keeps
+  NaN propagation, first-occurrence ties and Chan's numerically sound merge of moments exact.
+
+Physical nodes keep the logical node's source location, so runtime errors name the user's line.
+"""
+
+from __future__ import annotations
+
+from ..graph import Node, topo_order
+from ..graph import rules as ru
+from ..graph.ops import EWISE
+from ..graph.layout import same_layout
+
+ALLREDUCE_OP = {"sum": "sum", "prod": "prod", "any": "lor", "all": "land", "mean": "sum",
+                "norm": "sum"}
+NEEDS_MERGE = {"mean", "norm", "min", "max", "argmin", "argmax", "var", "std"}
+
+
+def move(node: Node, layout, loc: str) -> Node:
+    """``node`` with ``layout``; a redistribute node when the layouts differ."""
+    if same_layout(node.aval.layout, layout):
+        return node
+    aval = node.aval.with_(split=layout[0], counts=layout[1])
+    return Node("redistribute", (node,), {}, aval, loc)
+
+
+def _lower_reduce(n: Node, x: Node) -> Node:
+    axes = n.attr("axes")
+    layout, partial = ru.reduce_layout(x.aval, axes, n.attr("keepdims"))
+    if not partial:
+        return Node("reduce", (x,), n.attrs, n.aval, n.loc)
+    fn = n.attr("fn")
+    part = Node("reduce_partial", (x,), n.attrs, n.aval, n.loc)
+    if fn in ALLREDUCE_OP:
+        comm = Node("allreduce", (part,), {"op": ALLREDUCE_OP[fn]}, n.aval, n.loc)
+    else:
+        comm = Node("allgather", (part,), {}, n.aval, n.loc)
+    if fn not in NEEDS_MERGE:
+        return comm
+    return Node("reduce_merge", (comm,), n.attrs, n.aval, n.loc)
+
+
+def _lower_one(n: Node, ins: list) -> Node:
+    op, loc, p = n.op, n.loc, n.aval.comm.size
+    if op in EWISE:
+        req = [ru.ewise_required(i.aval, n.aval.shape, n.aval.layout) for i in ins]
+        return Node(op, tuple(move(i, r, loc) for i, r in zip(ins, req)), n.attrs, n.aval, loc)
+    if op == "reduce":
+        return _lower_reduce(n, ins[0])
+    if op == "matmul":
+        a, b = ins
+        req_a, req_b, out, partial = ru.matmul_plan(a.aval, b.aval, n.aval.shape, p)
+        ins2 = (move(a, req_a, loc), move(b, req_b, loc))
+        if not partial:
+            return Node("matmul", ins2, n.attrs, n.aval, loc)
+        part = Node("matmul", ins2, n.attrs + (("partial", "sum"),), n.aval, loc)
+        return Node("allreduce", (part,), {"op": "sum"}, n.aval, loc)
+    if op == "reshape":
+        x = ins[0]
+        req, out = ru.reshape_plan(x.aval.shape, n.aval.shape, x.aval.split, x.aval.counts)
+        x = move(x, req, loc)
+        if req[0] is None:  # replicated input: reshape whole, then keep this rank's block
+            local = Node("reshape", (x,), n.attrs, n.aval.with_(split=None, counts=None), loc)
+            return move(local, n.aval.layout, loc)
+        return Node("reshape", (x,), n.attrs, n.aval, loc)
+    if op == "slice":
+        x = ins[0]
+        req, out = ru.slice_plan(x.aval, n.attr("slices"), p)
+        x = move(x, req, loc)
+        if x.aval.split is None:
+            local = Node("slice", (x,), n.attrs, n.aval.with_(split=None, counts=None), loc)
+            return move(local, n.aval.layout, loc)
+        return Node("slice", (x,), n.attrs, n.aval, loc)
+    if op == "concatenate":
+        req, _ = ru.concat_plan([i.aval for i in ins], n.attr("axis"), n.aval.shape, p)
+        return Node(op, tuple(move(i, r, loc) for i, r in zip(ins, req)), n.attrs, n.aval, loc)
+    if op == "redistribute":
+        return move(ins[0], n.aval.layout, loc)
+    if op == "transpose" or not n.inputs:
+        return Node(op, tuple(ins), n.attrs, n.aval, loc) if ins else n
+    raise NotImplementedError(f"no lowering for op {op!r}")
+
+
+def lower(outputs) -> list[Node]:
+    """Lower logical outputs to physical nodes (inputs shared, order deterministic)."""
+    new_of = {}
+    for n in topo_order(outputs):
+        new_of[id(n)] = _lower_one(n, [new_of[id(i)] for i in n.inputs])
+    return [new_of[id(o)] for o in outputs]

@@ -1,0 +1,149 @@
+"""Planning and running: ``compute``, ``explain`` and gathering to NumPy.
+
+A plan is the lowered (physical) graph of the requested outputs after common-subexpression
+elimination; results already materialized are substituted as leaves, so they are never
+recomputed. Every rank builds the identical plan from global metadata.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+from . import _core
+from .graph import Buffer, Node, topo_order
+from .graph.layout import recv_bytes
+from .passes import eliminate_common_subexpressions, lower
+from .runtime import comm as cm
+from .runtime.executor import execute
+
+COLLECTIVES = {"redistribute", "allreduce", "allgather"}
+
+
+def physical_plan(arrays) -> list:
+    """The lowered outputs for ``arrays`` (materialized results substituted)."""
+    nodes = [a._node for a in arrays]
+    replace = {}
+    for n in topo_order(nodes):
+        leaf = _core.MATERIALIZED.get(n)
+        if leaf is not None:
+            replace[id(n)] = leaf
+    return lower(eliminate_common_subexpressions(nodes, replace))
+
+
+def compute(*arrays):
+    """Compute several arrays in one plan (shared work done once); returns them, now
+    materialized. ``lh.compute(a, b)`` -> ``(a, b)``; a single array is returned as is."""
+    from ._array import LazyArray
+
+    arrays = [a for a in arrays]
+    for a in arrays:
+        if not isinstance(a, LazyArray):
+            raise TypeError(f"compute() takes lazy arrays, got {type(a).__name__}")
+    todo = [a for a in arrays if not a.is_materialized]
+    if todo:
+        _core.check_same(todo, "compute")
+        outs = physical_plan(todo)
+        if os.environ.get("LAZYHEAT_DEBUG") and todo[0].comm.rank == 0:
+            print(format_plan(outs))
+        dev = _core.torch_device(todo[0].device, todo[0].comm)
+        values = execute(outs, todo[0].comm, dev)
+        for a, v in zip(todo, values):
+            leaf = Node("data", (), {"buf": Buffer(v)}, a.aval, a._node.loc)
+            _core.MATERIALIZED[a._node] = leaf
+            a._node = leaf
+    return arrays[0] if len(arrays) == 1 else tuple(arrays)
+
+
+def to_numpy(x) -> np.ndarray:
+    """The whole of ``x`` as a NumPy array on every rank."""
+    t = x.larray
+    if x.split is not None:
+        t = cm.redistribute(x.comm, t, x.shape, x.aval.layout, (None, None))
+    t = t.detach().cpu()
+    if t.dtype == torch.bfloat16:
+        t = t.to(torch.float32)  # NumPy has no bfloat16
+    return t.numpy().copy()
+
+
+# ---------------------------------------------------------------- explain
+def comm_kind(node) -> str:
+    """Which collective a communication node is, and whether it is free."""
+    if node.op == "allreduce":
+        return f"allreduce[{node.attr('op')}]"
+    if node.op == "allgather":
+        return "allgather"
+    src, dst = node.inputs[0].aval.layout, node.aval.layout
+    if dst[0] is None:
+        return "allgather"
+    if src[0] is None:
+        return "slice (local, free)"
+    if src[0] == dst[0]:
+        return "alltoall (rebalance)"
+    return f"alltoall (split {src[0]} -> {dst[0]})"
+
+
+def comm_bytes(node) -> int:
+    """Bytes the busiest rank receives for a communication node."""
+    a, p = node.aval, node.aval.comm.size
+    if p == 1:
+        return 0
+    if node.op == "allreduce":
+        return a.nbytes
+    if node.op == "allgather":
+        return a.nbytes * (p - 1) * (3 if a.dtype.is_inexact and
+                                     node.attr("fn") in ("var", "std") else 1)
+    src = node.inputs[0].aval
+    return max(recv_bytes(a.shape, a.dtype.itemsize, src.layout, a.layout, p))
+
+
+def _fmt_attrs(node) -> str:
+    skip = {"buf", "scalars", "nargs", "cdtype"}
+    parts = [f"{k}={v}" for k, v in node.attrs if k not in skip]
+    sc = node.attr("scalars")
+    if sc:
+        parts.append("scalars=" + ",".join(f"{p}:{v!r}" for p, v in sc))
+    return f"[{', '.join(parts)}]" if parts else ""
+
+
+def format_plan(outputs) -> str:
+    """The physical plan as text: one line per node, communication on its own lines."""
+    order = topo_order(outputs)
+    name = {id(n): f"%{i}" for i, n in enumerate(order)}
+    lines, kernels, colls, moved = [], 0, 0, 0
+    p = outputs[0].aval.comm.size if outputs else 1
+    lines.append(f"plan for {p} rank(s)")
+    for n in order:
+        args = ", ".join(name[id(i)] for i in n.inputs)
+        head = f"{name[id(n)]:>5} = {n.op}{_fmt_attrs(n)}({args})"
+        if n.op == "data":
+            head = f"{name[id(n)]:>5} = data"
+        line = f"{head:<60} : {n.aval.type_str()}"
+        if n.op in COLLECTIVES:
+            b = comm_bytes(n)
+            kind = comm_kind(n)
+            if not kind.startswith("slice"):
+                colls += 1
+                moved += b
+            line = f"{head:<60} : {n.aval.type_str()}\n        -- comm: {kind}, {b} B/rank"
+        elif n.op != "data":
+            kernels += 1
+        lines.append(line)
+        if n.loc and n.op not in ("data",):
+            lines[-1] += f"    # {n.loc}"
+    outs = ", ".join(name[id(o)] for o in outputs)
+    lines.append(f"outputs: {outs}")
+    lines.append(f"totals: {kernels} kernels, {colls} collectives, {moved} B moved per rank "
+                 "(max)")
+    return "\n".join(lines)
+
+
+def explain(*arrays) -> str:
+    """The plan that ``compute`` would run for ``arrays``, as text (does not compute).
+
+    Each line is one node: ``%3 = add(%1, %2) : f32[1000@0, 8]``, the split axis marked with
+    ``@``; communication appears as its own line with the bytes each rank receives.
+    """
+    return format_plan(physical_plan(arrays))

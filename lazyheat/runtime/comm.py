@@ -1,0 +1,190 @@
+"""Communication: the MPI communicator wrapper and block redistribution of torch tensors.
+
+Tensors travel zero-copy as byte buffers (``tensor.view(torch.uint8)`` -> NumPy -> mpi4py), so
+every dtype moves, bfloat16 included. Reductions need typed buffers: float16/bfloat16 are
+widened to float32 for the all-reduce and bool is carried as uint8. CUDA tensors are staged
+through host memory. Every function here is collective: all ranks of ``comm`` must call it with
+the same global arguments, which the planner guarantees.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import torch
+from mpi4py import MPI
+
+from ..graph.layout import offsets, transfer_matrix
+
+_MPI_OPS = {"sum": MPI.SUM, "prod": MPI.PROD, "max": MPI.MAX, "min": MPI.MIN,
+            "lor": MPI.LOR, "land": MPI.LAND}
+
+
+class Comm:
+    """A lazyheat communicator: an mpi4py communicator plus its rank and size."""
+
+    def __init__(self, mpi_comm):
+        self.mpi = mpi_comm
+        self.rank = mpi_comm.Get_rank()
+        self.size = mpi_comm.Get_size()
+
+    def __repr__(self) -> str:
+        return f"Comm(rank={self.rank}, size={self.size})"
+
+    def abort(self, message: str, code: int = 1):
+        """Print ``message`` and bring every rank of the job down (no rank is left hanging)."""
+        sys.stderr.write(message.rstrip() + "\n")
+        sys.stderr.flush()
+        if self.size > 1 or MPI.COMM_WORLD.Get_size() > 1:
+            MPI.COMM_WORLD.Abort(code)
+        raise SystemExit(code)
+
+
+_WORLD = None
+
+
+def world() -> Comm:
+    """The world communicator; on first use also sizes torch's thread pool so that ranks
+    sharing a node do not oversubscribe its cores, and installs an excepthook that aborts
+    the whole job when an uncaught exception ends one rank of a multi-rank run."""
+    global _WORLD
+    if _WORLD is None:
+        _WORLD = Comm(MPI.COMM_WORLD)
+        if _WORLD.size > 1:
+            local = MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
+            if "OMP_NUM_THREADS" not in os.environ:
+                torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
+            _install_excepthook(_WORLD)
+    return _WORLD
+
+
+def _install_excepthook(comm: Comm) -> None:
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        previous(kind, value, tb)
+        comm.abort(f"lazyheat: rank {comm.rank} failed: {kind.__name__}: {value}; "
+                   "aborting all ranks")
+
+    sys.excepthook = hook
+
+
+# ---------------------------------------------------------------- buffers
+def _bytes(t: torch.Tensor) -> np.ndarray:
+    """A contiguous CPU tensor as a flat uint8 NumPy view (no copy)."""
+    return t.reshape(-1).view(torch.uint8).numpy()
+
+
+def _host(t: torch.Tensor) -> torch.Tensor:
+    return t.detach().to("cpu").contiguous()
+
+
+def allgather_stack(comm: Comm, t: torch.Tensor) -> torch.Tensor:
+    """Every rank's ``t`` (same shape everywhere) stacked along a new axis 0."""
+    src = _host(t)
+    out = torch.empty((comm.size,) + tuple(src.shape), dtype=src.dtype)
+    if comm.size == 1:
+        out[0] = src
+    elif src.numel():
+        comm.mpi.Allgather(_bytes(src), _bytes(out))
+    return out.to(t.device)
+
+
+def allreduce(comm: Comm, t: torch.Tensor, op: str) -> torch.Tensor:
+    """Element-wise reduction of ``t`` over ranks; every rank gets the result."""
+    if comm.size == 1:
+        return t
+    src = _host(t)
+    orig = src.dtype
+    if orig in (torch.float16, torch.bfloat16):
+        src = src.to(torch.float32)
+    elif orig == torch.bool:
+        src = src.to(torch.uint8)
+    out = torch.empty_like(src)
+    comm.mpi.Allreduce(src.numpy(), out.numpy(), op=_MPI_OPS[op])
+    return out.to(orig).to(t.device)
+
+
+def allgather_axis(comm: Comm, t: torch.Tensor, axis: int, counts) -> torch.Tensor:
+    """S(axis, counts) -> replicated: concatenate every rank's block along ``axis``."""
+    if comm.size == 1:
+        return t
+    src = _host(torch.movedim(t, axis, 0))
+    row = _row_numel(src.shape)
+    item = src.element_size()
+    out = torch.empty((sum(counts),) + tuple(src.shape[1:]), dtype=src.dtype)
+    sizes = [c * row * item for c in counts]
+    comm.mpi.Allgatherv(_bytes(src), [_bytes(out), (sizes, list(offsets(sizes))), MPI.BYTE])
+    return torch.movedim(out, 0, axis).to(t.device)
+
+
+def _row_numel(shape) -> int:
+    n = 1
+    for s in shape[1:]:
+        n *= s
+    return n
+
+
+def _alltoallv(comm: Comm, send_pieces, recv_shapes, dtype) -> list[torch.Tensor]:
+    """Send ``send_pieces[d]`` to rank d, receive a tensor of ``recv_shapes[s]`` from rank s."""
+    item = torch.empty((), dtype=dtype).element_size()
+    flat = [_host(p).reshape(-1) for p in send_pieces]
+    send = torch.cat(flat) if flat else torch.empty(0, dtype=dtype)
+    scount = [p.numel() * item for p in flat]
+    rnumel = [int(np.prod(s)) for s in recv_shapes]
+    rcount = [n * item for n in rnumel]
+    recv = torch.empty(sum(rnumel), dtype=dtype)
+    comm.mpi.Alltoallv([_bytes(send), (scount, list(offsets(scount))), MPI.BYTE],
+                       [_bytes(recv), (rcount, list(offsets(rcount))), MPI.BYTE])
+    out, start = [], 0
+    for n, s in zip(rnumel, recv_shapes):
+        out.append(recv[start:start + n].reshape(s))
+        start += n
+    return out
+
+
+def redistribute(comm: Comm, t: torch.Tensor, shape, src, dst) -> torch.Tensor:
+    """Move a local block from layout ``src`` to ``dst`` (each ``(split, counts)``).
+
+    R -> S: keep this rank's slice (no communication). S -> R: all-gather. S(k) -> S(k) with
+    other counts: all-to-all of only the rows whose owner changes. S(k) -> S(j): all-to-all.
+    """
+    (ss, sc), (ds, dc) = src, dst
+    r, p = comm.rank, comm.size
+    if p == 1:
+        return t  # one block holds everything, whatever the split
+    if ds is None:
+        return t if ss is None else allgather_axis(comm, t, ss, sc)
+    do = offsets(dc)
+    if ss is None:
+        return t.narrow(ds, do[r], dc[r])
+    so = offsets(sc)
+    dev = t.device
+    if ss == ds:
+        m = transfer_matrix(sc, dc)
+        send = []
+        for d in range(p):
+            lo = min(max(0, max(so[r], do[d]) - so[r]), t.shape[ss])
+            send.append(t.narrow(ss, lo, m[r][d]))
+        shapes = []
+        for s in range(p):
+            shp = list(t.shape)
+            shp[ss] = m[s][r]
+            shapes.append(tuple(shp))
+        pieces = _alltoallv(comm, send, shapes, t.dtype)
+        return torch.cat(pieces, dim=ss).to(dev)
+    send = [t.narrow(ds, do[d], dc[d]) for d in range(p)]
+    shapes = []
+    for s in range(p):
+        shp = list(shape)
+        shp[ss], shp[ds] = sc[s], dc[r]
+        shapes.append(tuple(shp))
+    pieces = _alltoallv(comm, send, shapes, t.dtype)
+    return torch.cat(pieces, dim=ss).to(dev)
+
+
+def gather_counts(comm: Comm, n: int) -> tuple[int, ...]:
+    """Every rank's integer ``n``, in rank order."""
+    return tuple(comm.mpi.allgather(int(n)))

@@ -1,0 +1,135 @@
+"""The SPMD executor: runs a lowered graph step by step on this rank's blocks.
+
+Every rank walks the same physical nodes in the same (topological, deterministic) order, so
+collectives line up. Values are dropped after their last use. An exception on one rank ends
+the whole job through ``Comm.abort`` with the rank, the op and the user's source line, so no
+rank is left waiting in a collective.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import torch
+
+from ..graph import topo_order
+from ..graph.ops import EWISE
+from ..graph.rules import local_slice
+from ..graph.layout import offsets
+from . import comm as cm
+from . import kernels as K
+from . import partial as P
+
+
+@dataclass
+class Context:
+    comm: cm.Comm
+    device: torch.device
+
+    @property
+    def rank(self) -> int:
+        return self.comm.rank
+
+
+def k_matmul(node, args, ctx):
+    a, b = args
+    dt = K.tdtype(node.aval.dtype)
+    return torch.matmul(a.to(dt), b.to(dt))
+
+
+def k_transpose(node, args, ctx):
+    return args[0].permute(node.attr("perm"))
+
+
+def k_reshape(node, args, ctx):
+    return args[0].reshape(node.aval.local_shape(ctx.rank))
+
+
+def k_slice(node, args, ctx):
+    x, xa = args[0], node.inputs[0].aval
+    for ax, (start, stop, step) in enumerate(node.attr("slices")):
+        if ax == xa.split:
+            lo = offsets(xa.counts)[ctx.rank]
+            start, stop, step = local_slice(start, stop, step, lo, lo + xa.counts[ctx.rank])
+        x = _take(x, ax, range(start, stop, step))
+    return x
+
+
+def _take(t, ax, r: range):
+    """Elements ``r`` of ``t`` along ``ax`` (a view for positive steps)."""
+    if len(r) == 0:
+        return t.narrow(ax, 0, 0)
+    idx = [slice(None)] * t.ndim
+    if r.step > 0:
+        if r.start == 0 and r.step == 1 and len(r) == t.shape[ax]:
+            return t
+        idx[ax] = slice(r.start, r[-1] + 1, r.step)
+        return t[tuple(idx)]
+    # torch has no negative steps: take the ascending span, flip it, then stride
+    span = torch.flip(t.narrow(ax, r[-1], r[0] - r[-1] + 1), [ax])
+    idx[ax] = slice(None, None, -r.step)
+    return span[tuple(idx)]
+
+
+def k_concatenate(node, args, ctx):
+    dt = K.tdtype(node.aval.dtype)
+    return torch.cat([a.to(dt) for a in args], dim=node.attr("axis"))
+
+
+def k_redistribute(node, args, ctx):
+    src = node.inputs[0].aval
+    return cm.redistribute(ctx.comm, args[0], src.shape, src.layout, node.aval.layout)
+
+
+def k_allreduce(node, args, ctx):
+    return cm.allreduce(ctx.comm, args[0], node.attr("op"))
+
+
+def k_allgather(node, args, ctx):
+    v = args[0]
+    if isinstance(v, tuple):
+        return tuple(cm.allgather_stack(ctx.comm, t) for t in v)
+    return cm.allgather_stack(ctx.comm, v)
+
+
+KERNELS = {
+    "data": K.k_data, "full": K.k_full, "arange": K.k_arange, "linspace": K.k_linspace,
+    "eye": K.k_eye, "random": K.k_random, "reduce": K.k_reduce,
+    "reduce_partial": P.partial, "reduce_merge": P.merge, "matmul": k_matmul,
+    "transpose": k_transpose, "reshape": k_reshape, "slice": k_slice,
+    "concatenate": k_concatenate, "redistribute": k_redistribute,
+    "allreduce": k_allreduce, "allgather": k_allgather,
+}
+KERNELS.update({name: K.k_ewise for name in EWISE})
+
+
+def execute(outputs, comm: cm.Comm, device="cpu") -> list:
+    """Run the physical graph reachable from ``outputs``; return their local values."""
+    order = topo_order(outputs)
+    uses = {}
+    for n in order:
+        for i in n.inputs:
+            uses[id(i)] = uses.get(id(i), 0) + 1
+    keep = {id(o) for o in outputs}
+    ctx = Context(comm, torch.device(device))
+    debug = int(os.environ.get("LAZYHEAT_DEBUG", "0") or 0)
+    vals = {}
+    for n in order:
+        t0 = time.perf_counter()
+        try:
+            vals[id(n)] = KERNELS[n.op](n, [vals[id(i)] for i in n.inputs], ctx)
+        except Exception as exc:  # noqa: BLE001 - any failure must end every rank
+            if comm.size == 1:
+                raise
+            comm.abort(f"lazyheat: rank {comm.rank} failed in {n.op} "
+                       f"({n.aval.type_str()}) from {n.loc}: {type(exc).__name__}: {exc}")
+        if debug >= 2 and comm.rank == 0:
+            print(f"lazyheat: {n.op:<14} {n.aval.type_str():<24} "
+                  f"{(time.perf_counter() - t0) * 1e3:8.3f} ms")
+        for i in n.inputs:
+            uses[id(i)] -= 1
+            if uses[id(i)] == 0 and id(i) not in keep:
+                del vals[id(i)]
+    return [vals[id(o)] for o in outputs]

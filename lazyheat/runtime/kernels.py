@@ -1,0 +1,215 @@
+"""Block-local kernels: one small torch function per op, looked up by name.
+
+A kernel receives the physical node, its inputs' local values and the context (rank, comm,
+device) and returns this rank's value: a torch tensor, or a tuple of tensors for the partial
+state of a reduction. Kernels read global metadata from the node's aval (shape, counts) to
+know which block they hold; they never communicate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..graph.layout import offsets
+from ..graph.rules import local_slice
+from . import random as rnd
+
+TORCH_DTYPES = {n: getattr(torch, n) for n in (
+    "bool", "int8", "int16", "int32", "int64", "uint8", "float16", "bfloat16", "float32",
+    "float64", "complex64", "complex128")}
+
+
+def tdtype(d):
+    return TORCH_DTYPES[d.name]
+
+
+def local_offset(aval, rank):
+    return 0 if aval.split is None else offsets(aval.counts)[rank]
+
+
+# ---------------------------------------------------------------- leaves
+def k_data(node, args, ctx):
+    return node.attr("buf").value
+
+
+def k_full(node, args, ctx):
+    a = node.aval
+    return torch.full(a.local_shape(ctx.rank), node.attr("value"), dtype=tdtype(a.dtype),
+                      device=ctx.device)
+
+
+def _index_1d(node, ctx):
+    a = node.aval
+    n = a.local_shape(ctx.rank)[0]
+    off = local_offset(a, ctx.rank)
+    return torch.arange(off, off + n, dtype=torch.float64 if a.dtype.is_inexact else
+                        torch.int64, device=ctx.device)
+
+
+def k_arange(node, args, ctx):
+    start, step = node.attr("start"), node.attr("step")
+    i = _index_1d(node, ctx)
+    return (i * step + start).to(tdtype(node.aval.dtype))
+
+
+def k_linspace(node, args, ctx):
+    start, stop, num, endpoint = (node.attr(k) for k in ("start", "stop", "num", "endpoint"))
+    i = _index_1d(node, ctx).to(torch.float64)
+    div = (num - 1) if endpoint else num
+    step = (stop - start) / div if div > 0 else 0.0
+    out = i * step + start
+    if endpoint and num > 1:
+        out = torch.where(i == num - 1, torch.tensor(float(stop), dtype=torch.float64), out)
+    return out.to(tdtype(node.aval.dtype))
+
+
+def k_eye(node, args, ctx):
+    a = node.aval
+    shp = a.local_shape(ctx.rank)
+    rows = torch.arange(shp[0], device=ctx.device)
+    cols = torch.arange(shp[1], device=ctx.device)
+    if a.split == 0:
+        rows = rows + local_offset(a, ctx.rank)
+    elif a.split == 1:
+        cols = cols + local_offset(a, ctx.rank)
+    return (cols[None, :] - rows[:, None] == node.attr("k")).to(tdtype(a.dtype))
+
+
+def k_random(node, args, ctx):
+    a = node.aval
+    return rnd.generate(node.attr("dist"), node.attr("seed"), node.attr("params"), a.shape,
+                        a.split, local_offset(a, ctx.rank), a.local_shape(ctx.rank),
+                        tdtype(a.dtype), ctx.device)
+
+
+# ---------------------------------------------------------------- elementwise
+def _clip(x, lo, hi):
+    if lo is not None:
+        x = torch.maximum(x, lo if torch.is_tensor(lo) else torch.tensor(lo, dtype=x.dtype))
+    if hi is not None:
+        x = torch.minimum(x, hi if torch.is_tensor(hi) else torch.tensor(hi, dtype=x.dtype))
+    return x
+
+
+def _sign(x):
+    return torch.sgn(x) if x.is_complex() else torch.sign(x)
+
+
+EWISE_FN = {
+    "add": torch.add, "subtract": torch.sub, "multiply": torch.mul,
+    "true_divide": torch.true_divide, "floor_divide": torch.floor_divide,
+    "remainder": torch.remainder, "power": torch.pow, "maximum": torch.maximum,
+    "minimum": torch.minimum, "arctan2": torch.atan2,
+    "equal": torch.eq, "not_equal": torch.ne, "less": torch.lt, "less_equal": torch.le,
+    "greater": torch.gt, "greater_equal": torch.ge,
+    "bitwise_and": torch.bitwise_and, "bitwise_or": torch.bitwise_or,
+    "bitwise_xor": torch.bitwise_xor, "left_shift": torch.bitwise_left_shift,
+    "right_shift": torch.bitwise_right_shift,
+    "logical_and": torch.logical_and, "logical_or": torch.logical_or,
+    "logical_xor": torch.logical_xor, "logical_not": torch.logical_not,
+    "invert": torch.bitwise_not, "negative": torch.neg, "positive": lambda x: x,
+    "abs": torch.abs, "square": torch.square, "sign": _sign,
+    "exp": torch.exp, "expm1": torch.expm1, "log": torch.log, "log1p": torch.log1p,
+    "log2": torch.log2, "log10": torch.log10, "sqrt": torch.sqrt,
+    "sin": torch.sin, "cos": torch.cos, "tan": torch.tan, "arcsin": torch.asin,
+    "arccos": torch.acos, "arctan": torch.atan, "sinh": torch.sinh, "cosh": torch.cosh,
+    "tanh": torch.tanh, "floor": torch.floor, "ceil": torch.ceil, "trunc": torch.trunc,
+    "round": torch.round, "isnan": torch.isnan, "isinf": torch.isinf,
+    "isfinite": torch.isfinite, "where": torch.where, "clip": _clip,
+    "astype": lambda x: x,
+}
+
+
+def operands(node, args):
+    """Array inputs and scalar attributes merged back into the user's operand order."""
+    scalars = dict(node.attr("scalars", ()))
+    out, it = [], iter(args)
+    for pos in range(node.attr("nargs", len(args))):
+        out.append(scalars[pos] if pos in scalars else next(it))
+    return out
+
+
+def k_ewise(node, args, ctx):
+    op = node.op
+    cdt = tdtype(node.attr("cdtype"))
+    vals = operands(node, args)
+    if op == "where":
+        c = vals[0]
+        vals = [c.to(torch.bool) if torch.is_tensor(c) else bool(c)] + \
+            [v.to(cdt) if torch.is_tensor(v) else torch.tensor(v, dtype=cdt, device=ctx.device)
+             for v in vals[1:]]
+    else:
+        vals = [v.to(cdt) if torch.is_tensor(v) else v for v in vals]
+        if op in ("maximum", "minimum", "arctan2", "power", "floor_divide", "remainder",
+                  "left_shift", "right_shift") and not torch.is_tensor(vals[0]):
+            vals[0] = torch.tensor(vals[0], dtype=cdt, device=ctx.device)
+        if len(vals) == 2 and not torch.is_tensor(vals[1]) and op in (
+                "maximum", "minimum", "arctan2"):
+            vals[1] = torch.tensor(vals[1], dtype=cdt, device=ctx.device)
+    out = EWISE_FN[op](*vals)
+    return out.to(tdtype(node.aval.dtype))
+
+
+# ---------------------------------------------------------------- reductions
+def _identity(fn, dtype):
+    """Neutral element of min/max (and argmin/argmax) for empty local blocks."""
+    big = fn in ("min", "argmin")
+    if dtype == torch.bool:
+        return big
+    if dtype.is_floating_point:
+        return math.inf if big else -math.inf
+    info = torch.iinfo(dtype)
+    return info.max if big else info.min
+
+
+def _prod(x, axes, keepdims, dtype):
+    x = x.to(dtype)
+    for a in sorted(axes, reverse=True):
+        x = torch.prod(x, dim=a, keepdim=keepdims)
+    return x
+
+
+def reduce_local(fn, x, axes, keepdims, out_dtype, ddof=0):
+    """A complete reduction of a local tensor (NumPy semantics, torch kernels)."""
+    dt = TORCH_DTYPES[out_dtype.name]
+    if not axes and fn not in ("argmin", "argmax"):
+        x = x.to(dt)
+        if fn in ("var", "std"):
+            return torch.zeros_like(x.real if x.is_complex() else x).to(dt)
+        return x.abs().to(dt) if fn == "norm" else x
+    dims = list(axes)
+    if fn == "sum":
+        return torch.sum(x.to(dt), dim=dims, keepdim=keepdims)
+    if fn == "prod":
+        return _prod(x, axes, keepdims, dt)
+    if fn == "mean":
+        return torch.mean(x.to(dt), dim=dims, keepdim=keepdims)
+    if fn in ("var", "std"):
+        xf = x.to(torch.promote_types(dt, x.dtype) if x.is_complex() else dt)
+        v = torch.var(xf, dim=dims, keepdim=keepdims, correction=ddof)
+        return (torch.sqrt(v) if fn == "std" else v).to(dt)
+    if fn == "min":
+        return torch.amin(x, dim=dims, keepdim=keepdims)
+    if fn == "max":
+        return torch.amax(x, dim=dims, keepdim=keepdims)
+    if fn == "any":
+        return torch.any(x.to(torch.bool), dim=dims, keepdim=keepdims)
+    if fn == "all":
+        return torch.all(x.to(torch.bool), dim=dims, keepdim=keepdims)
+    if fn == "norm":
+        return torch.linalg.vector_norm(x.to(torch.promote_types(x.dtype, dt)), dim=dims,
+                                        keepdim=keepdims).to(dt)
+    if fn in ("argmin", "argmax"):
+        f = torch.argmin if fn == "argmin" else torch.argmax
+        if len(axes) == x.ndim and x.ndim != 1:
+            out = f(x.reshape(-1))
+            return out.reshape((1,) * x.ndim) if keepdims else out
+        return f(x, dim=dims[0], keepdim=keepdims)
+    raise NotImplementedError(fn)
+
+
+def k_reduce(node, args, ctx):
+    return reduce_local(node.attr("fn"), args[0], node.attr("axes"), node.attr("keepdims"),
+                        node.aval.dtype, node.attr("ddof", 0))

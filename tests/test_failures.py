@@ -1,0 +1,51 @@
+"""A failure on one rank ends the whole job instead of leaving the others waiting."""
+
+import textwrap
+
+from _launch import mpirun, tail
+
+RANK_FAILS = """
+import lazyheat as lh
+from mpi4py import MPI
+
+x = lh.arange(0, 1000, 1, split=0)
+y = (x * 2).compute()
+if MPI.COMM_WORLD.rank == 1:
+    raise RuntimeError("boom")
+# rank 0 enters collectives that rank 1 never joins
+for _ in range(3):
+    print(int((y + 1).sum().item()), flush=True)
+"""
+
+ALL_RANKS_FAIL = """
+import lazyheat as lh
+
+a = lh.ones((3, 4), split=0)
+b = lh.ones((5,))
+c = a + b
+c.compute()
+"""
+
+
+def _script(tmp_path, name, source):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return str(path)
+
+
+def test_one_rank_raising_aborts_the_job(tmp_path):
+    script = _script(tmp_path, "rank_fails.py", RANK_FAILS)
+    proc = mpirun(2, [script], timeout=120)
+    out = proc.stdout
+    assert proc.returncode != 0, tail(out)
+    assert "boom" in out or "rank 1" in out, tail(out)
+
+
+def test_build_time_error_on_all_ranks_exits_nonzero(tmp_path):
+    script = _script(tmp_path, "all_fail.py", ALL_RANKS_FAIL)
+    proc = mpirun(3, [script], timeout=120)
+    out = proc.stdout
+    assert proc.returncode != 0, tail(out)
+    assert "ValueError" in out, tail(out)
+    assert "(5,)" in out and "(3, 4)" in out, tail(out)
+    assert "all_fail.py" in out, tail(out)
