@@ -146,7 +146,7 @@ def _to_tensor(obj, dtype):
             # Python floats and complexes default to single precision, as HeAT
             arr = arr.astype({"float64": np.float32, "complex128": np.complex64}.get(
                 arr.dtype.name, arr.dtype))
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        t = torch.from_numpy(arr if arr.flags.c_contiguous else arr.copy(order="C"))
     d = dt.as_dtype(t.dtype if dtype is None else dtype)
     return t.to(TORCH_DTYPES[d.name]), d
 

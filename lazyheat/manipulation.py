@@ -158,7 +158,8 @@ def getitem(x, key):
     if Ellipsis in key:
         i = key.index(Ellipsis)
         key = key[:i] + (slice(None),) * (x.ndim - n_real) + key[i + 1:]
-    key = key + (slice(None),) * (x.ndim - n_real)
+    else:
+        key = key + (slice(None),) * (x.ndim - n_real)
     slices, out_shape, ints, ax = [], [], [], 0
     for k in key:
         if k is None:

@@ -24,7 +24,7 @@ def reduce(fn: str, x, axis=None, keepdims=False, ddof=0, dtype=None):
     x = asarray(x)
     if fn in ("argmin", "argmax"):
         if axis is not None:
-            axis = normalize_axis(axis, max(x.ndim, 1), fn, x.shape)
+            axis = normalize_axis(axis, builtins.max(x.ndim, 1), fn, x.shape)
         axes = tuple(range(x.ndim)) if axis is None else (axis,)
         if x.ndim == 0:
             axes = ()
