@@ -11,18 +11,58 @@
 
 from . import random
 from ._array import LazyArray
-from .creation import (arange, array, asarray, empty, empty_like, eye, from_local, full,
-                       full_like, linspace, ones, ones_like, zeros, zeros_like)
+from .creation import (
+                       arange,
+                       array,
+                       asarray,
+                       empty,
+                       empty_like,
+                       eye,
+                       from_local,
+                       full,
+                       full_like,
+                       linspace,
+                       ones,
+                       ones_like,
+                       zeros,
+                       zeros_like,
+)
 from .elementwise import *  # noqa: F403
 from .elementwise import __all__ as _ew_all
-from .graph.dtypes import (DType, bfloat16, bool_, complex64, complex128, float16, float32,
-                           float64, int8, int16, int32, int64, uint8)
+from .graph.dtypes import (
+                       DType,
+                       bfloat16,
+                       bool_,
+                       complex64,
+                       complex128,
+                       float16,
+                       float32,
+                       float64,
+                       int8,
+                       int16,
+                       int32,
+                       int64,
+                       uint8,
+)
 from .linalg import dot, matmul, permute_dims, transpose
-from .manipulation import (balance, concatenate, expand_dims, reshape, resplit, squeeze,
-                           stack)
+from .manipulation import balance, concatenate, expand_dims, reshape, resplit, squeeze, stack
 from .plan import compute, explain
-from .reductions import (all, amax, amin, any, argmax, argmin, max, mean, min, norm, prod,
-                         std, sum, var)
+from .reductions import (
+                       all,
+                       amax,
+                       amin,
+                       any,
+                       argmax,
+                       argmin,
+                       max,
+                       mean,
+                       min,
+                       norm,
+                       prod,
+                       std,
+                       sum,
+                       var,
+)
 from .runtime.comm import Comm, world
 
 DNDarray = LazyArray

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 from . import _core
-from .graph import Aval
 from .graph import dtypes as dt
 from .graph import rules as ru
 from .graph.errors import normalize_axis, normalize_split, op_error

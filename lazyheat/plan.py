@@ -7,6 +7,7 @@ recomputed. Every rank builds the identical plan from global metadata.
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
@@ -46,8 +47,10 @@ def compute(*arrays):
     if todo:
         _core.check_same(todo, "compute")
         outs = physical_plan(todo)
-        if os.environ.get("LAZYHEAT_DEBUG") and todo[0].comm.rank == 0:
-            print(format_plan(outs))
+        if os.environ.get("LAZYHEAT_DEBUG"):
+            _check_same_plan(outs, todo[0].comm)
+            if todo[0].comm.rank == 0:
+                print(format_plan(outs))
         dev = _core.torch_device(todo[0].device, todo[0].comm)
         values = execute(outs, todo[0].comm, dev)
         for a, v in zip(todo, values):
@@ -55,6 +58,18 @@ def compute(*arrays):
             _core.MATERIALIZED[a._node] = leaf
             a._node = leaf
     return arrays[0] if len(arrays) == 1 else tuple(arrays)
+
+
+def _check_same_plan(outputs, comm) -> None:
+    """Abort when ranks built different plans (a script that diverged between ranks), which
+    would otherwise deadlock in mismatched collectives. One small all-gather; debug only."""
+    text = "|".join(f"{n.op}{n.attrs!r}{n.aval.struct()!r}" for n in topo_order(outputs))
+    digest = hashlib.sha1(text.encode()).hexdigest()
+    digests = comm.mpi.allgather(digest)
+    if len(set(digests)) != 1:
+        bad = [r for r, d in enumerate(digests) if d != digests[0]]
+        comm.abort(f"lazyheat: ranks {bad} built a different plan than rank 0; every rank must "
+                   "run the same sequence of operations")
 
 
 def to_numpy(x) -> np.ndarray:
@@ -147,3 +162,14 @@ def explain(*arrays) -> str:
     ``@``; communication appears as its own line with the bytes each rank receives.
     """
     return format_plan(physical_plan(arrays))
+
+
+def reference(*arrays) -> list:
+    """Values of ``arrays`` from the reference interpreter (whole arrays, no distribution);
+    the oracle that tests compare the distributed runtime with."""
+    from .runtime.reference import evaluate
+
+    nodes = [a._node for a in arrays]
+    dev = _core.torch_device(arrays[0].device, arrays[0].comm)
+    return [v.cpu().numpy() if v.dtype != torch.bfloat16 else v.float().cpu().numpy()
+            for v in evaluate(nodes, arrays[0].comm, dev)]

@@ -30,6 +30,9 @@ def reduce(fn: str, x, axis=None, keepdims=False, ddof=0, dtype=None):
             axes = ()
     else:
         axes = normalize_axes(axis, x.ndim, fn, x.shape)
+    if fn in ("min", "max", "argmin", "argmax") and x.dtype.is_complex:
+        raise op_error(TypeError, fn, f"not supported for complex dtypes ({x.dtype.name})",
+                       x.shape)
     if fn in ("min", "max", "argmin", "argmax") and builtins.any(x.shape[a] == 0 for a in axes):
         raise op_error(ValueError, fn, "zero-size array to reduction operation which has no "
                        "identity", x.shape)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from ..graph import Node, topo_order
 from ..graph import rules as ru
-from ..graph.ops import EWISE
 from ..graph.layout import same_layout
+from ..graph.ops import EWISE
 
 ALLREDUCE_OP = {"sum": "sum", "prod": "prod", "any": "lor", "all": "land", "mean": "sum",
                 "norm": "sum"}

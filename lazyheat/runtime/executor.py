@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import torch
 
 from ..graph import topo_order
+from ..graph.layout import offsets
 from ..graph.ops import EWISE
 from ..graph.rules import local_slice
-from ..graph.layout import offsets
 from . import comm as cm
 from . import kernels as K
 from . import partial as P

@@ -13,7 +13,6 @@ import math
 import torch
 
 from ..graph.layout import offsets
-from ..graph.rules import local_slice
 from . import random as rnd
 
 TORCH_DTYPES = {n: getattr(torch, n) for n in (
