@@ -63,14 +63,14 @@ from .reductions import (
                        sum,
                        var,
 )
-from .runtime.comm import Comm, world
+from .runtime.comm import Comm, FakeComm, world
 
 DNDarray = LazyArray
 bool = bool_  # noqa: A001 - NumPy-style dtype name
 __version__ = "0.1.0"
 
 __all__ = list(_ew_all) + [
-    "LazyArray", "DNDarray", "Comm", "DType", "world", "random", "compute", "explain",
+    "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "random", "compute", "explain",
     "array", "asarray", "from_local", "zeros", "ones", "full", "empty", "zeros_like",
     "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
     "sum", "prod", "mean", "var", "std", "min", "max", "amin", "amax", "argmin", "argmax",

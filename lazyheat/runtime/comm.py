@@ -42,6 +42,22 @@ class Comm:
         raise SystemExit(code)
 
 
+class FakeComm(Comm):
+    """A communicator that only plans: ``size`` ranks seen from ``rank``, no MPI behind it.
+
+    ``lh.zeros(..., comm=FakeComm(1024))`` and ``lh.explain`` show what a 1024-rank run would
+    do and move, in a plain process. Computing on it raises.
+    """
+
+    def __init__(self, size: int, rank: int = 0):
+        if not 0 <= rank < size:
+            raise ValueError(f"rank {rank} out of range for {size} ranks")
+        self.mpi, self.rank, self.size = None, rank, size
+
+    def __repr__(self) -> str:
+        return f"FakeComm(rank={self.rank}, size={self.size})"
+
+
 _WORLD = None
 
 

@@ -107,6 +107,8 @@ KERNELS.update({name: K.k_ewise for name in EWISE})
 
 def execute(outputs, comm: cm.Comm, device="cpu") -> list:
     """Run the physical graph reachable from ``outputs``; return their local values."""
+    if isinstance(comm, cm.FakeComm):
+        raise RuntimeError(f"cannot compute on {comm!r}: it only plans; use it with explain()")
     order = topo_order(outputs)
     uses = {}
     for n in order:
