@@ -9,6 +9,7 @@ know which block they hold; they never communicate.
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
@@ -187,7 +188,9 @@ def reduce_local(fn, x, axes, keepdims, out_dtype, ddof=0):
         return torch.mean(x.to(dt), dim=dims, keepdim=keepdims)
     if fn in ("var", "std"):
         xf = x.to(torch.promote_types(dt, x.dtype) if x.is_complex() else dt)
-        v = torch.var(xf, dim=dims, keepdim=keepdims, correction=ddof)
+        with warnings.catch_warnings():  # empty blocks and ddof >= n: NaN/inf as NumPy
+            warnings.simplefilter("ignore")
+            v = torch.var(xf, dim=dims, keepdim=keepdims, correction=ddof)
         return (torch.sqrt(v) if fn == "std" else v).to(dt)
     if fn == "min":
         return torch.amin(x, dim=dims, keepdim=keepdims)
