@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lazyheat as lh
-from lazyheat.graph import topo_order
 from lazyheat.graph import rules as ru
+from lazyheat.graph import topo_order
 from lazyheat.graph.layout import balanced_counts, recv_bytes, transfer_matrix
 from lazyheat.passes import eliminate_common_subexpressions, lower, verify
 from lazyheat.plan import comm_bytes, comm_kind, physical_plan

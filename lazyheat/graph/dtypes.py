@@ -101,14 +101,20 @@ def as_dtype(obj) -> DType:
         try:
             name = np.dtype(obj).name
         except TypeError as exc:
-            raise TypeError(f"unsupported dtype {obj!r}; lazyheat supports "
-                            f"{', '.join(BY_NAME)}") from exc
+            raise _unsupported(obj) from exc
     name = {"bool8": "bool"}.get(name, name)
     if name in BY_NAME:
         return BY_NAME[name]
     if name in _ALIASES:
         return _ALIASES[name]
-    raise TypeError(f"unsupported dtype {obj!r}; lazyheat supports {', '.join(BY_NAME)}")
+    raise _unsupported(obj)
+
+
+def _unsupported(obj) -> TypeError:
+    from .errors import op_error  # errors -> node -> dtypes: imported late
+
+    return op_error(TypeError, "dtype", f"unsupported dtype {obj!r}; lazyheat supports "
+                    f"{', '.join(BY_NAME)}")
 
 
 def _np(d: DType) -> np.dtype:
