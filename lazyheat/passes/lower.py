@@ -36,7 +36,7 @@ def move(node: Node, layout, loc: str) -> Node:
 def _lower_reduce(n: Node, x: Node) -> Node:
     axes = n.attr("axes")
     layout, partial = ru.reduce_layout(x.aval, axes, n.attr("keepdims"))
-    if not partial:
+    if not partial or x.aval.comm.size == 1:  # one rank holds everything: reduce locally
         return Node("reduce", (x,), n.attrs, n.aval, n.loc)
     fn = n.attr("fn")
     part = Node("reduce_partial", (x,), n.attrs, n.aval, n.loc)

@@ -88,11 +88,12 @@ def partial(node, args, ctx):
             z = torch.zeros(out.shape, dtype=torch.float64, device=x.device)
             return (torch.zeros((), dtype=torch.float64), z.to(torch.complex128)
                     if x.is_complex() else z, z)
-        xf = x.to(torch.complex128 if x.is_complex() else torch.float64)
-        m = torch.mean(xf, dim=list(axes), keepdim=keep)
-        d = xf - (m if keep else _unsqueeze(m, axes))
-        m2 = torch.sum((d * d.conj()).real if x.is_complex() else d * d, dim=list(axes),
-                       keepdim=keep)
+        # var_mean in the working dtype is a numerically sound single pass (Welford); only
+        # the small per-rank states are widened to float64 for the merge
+        work = x if x.is_floating_point() or x.is_complex() else x.to(torch.float64)
+        v, m = torch.var_mean(work, dim=list(axes), correction=0, keepdim=keep)
+        m = m.to(torch.complex128 if x.is_complex() else torch.float64)
+        m2 = v.to(torch.float64) * n
         return torch.tensor(float(n), dtype=torch.float64), m, m2
     raise NotImplementedError(fn)
 
