@@ -67,7 +67,7 @@ def _unary(name):
 
     f.__name__ = name
     f.__doc__ = f"Elementwise ``{name}`` (NumPy semantics), lazily.\n\n" \
-                f">>> lh.{name}(lh.ones(3)).shape\n(3,)\n"
+                f">>> lh.{name}(lh.arange(3)).shape\n(3,)\n"
     return f
 
 
@@ -77,7 +77,7 @@ def _binary(name):
 
     f.__name__ = name
     f.__doc__ = f"Elementwise ``{name}`` of two operands, with NumPy broadcasting.\n\n" \
-                f">>> lh.{name}(lh.ones(3), 2).shape\n(3,)\n"
+                f">>> lh.{name}(lh.arange(3), 2).shape\n(3,)\n"
     return f
 
 
