@@ -18,7 +18,7 @@ from .graph import Buffer, Node, topo_order
 from .graph.layout import recv_bytes
 from .passes import eliminate_common_subexpressions, lower
 from .runtime import comm as cm
-from .runtime.executor import execute
+from .runtime.executor import execute, guarded
 
 COLLECTIVES = {"redistribute", "allreduce", "allgather"}
 
@@ -76,7 +76,8 @@ def to_numpy(x) -> np.ndarray:
     """The whole of ``x`` as a NumPy array on every rank."""
     t = x.larray
     if x.split is not None:
-        t = cm.redistribute(x.comm, t, x.shape, x.aval.layout, (None, None))
+        t = guarded(x.comm, "numpy() gather", cm.redistribute, x.comm, t, x.shape,
+                    x.aval.layout, (None, None))
     t = t.detach().cpu()
     if t.dtype == torch.bfloat16:
         t = t.to(torch.float32)  # NumPy has no bfloat16

@@ -90,7 +90,12 @@ def _install_excepthook(comm: Comm) -> None:
 # ---------------------------------------------------------------- buffers
 def _bytes(t: torch.Tensor) -> np.ndarray:
     """A contiguous CPU tensor as a flat uint8 NumPy view (no copy)."""
-    return t.reshape(-1).view(torch.uint8).numpy()
+    if t.numel() == 0:  # empty tensors may carry any strides; nothing to view
+        return np.empty(0, dtype=np.uint8)
+    flat = t.reshape(-1)
+    if flat.stride(0) != 1:  # torch calls size-1 tensors contiguous whatever their stride
+        flat = torch.empty(flat.shape, dtype=flat.dtype).copy_(flat)
+    return flat.view(torch.uint8).numpy()
 
 
 def _host(t: torch.Tensor) -> torch.Tensor:

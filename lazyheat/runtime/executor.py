@@ -105,6 +105,17 @@ KERNELS = {
 KERNELS.update({name: K.k_ewise for name in EWISE})
 
 
+def guarded(comm: cm.Comm, what: str, fn, *args):
+    """``fn(*args)``, but an exception on one rank of a multi-rank job aborts every rank
+    (with this rank and the cause) instead of leaving the others in a collective."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001
+        if comm.size == 1:
+            raise
+        comm.abort(f"lazyheat: rank {comm.rank} failed in {what}: {type(exc).__name__}: {exc}")
+
+
 def execute(outputs, comm: cm.Comm, device="cpu") -> list:
     """Run the physical graph reachable from ``outputs``; return their local values."""
     if isinstance(comm, cm.FakeComm):
