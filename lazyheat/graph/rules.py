@@ -133,7 +133,9 @@ def matmul_shape(a, b, op="matmul"):
         raise op_error(ValueError, op, f"mismatch in the contracted dimension ({ka} != {kb})",
                        a.shape, b.shape)
     batch = broadcast_shapes([a.shape[:-2], b.shape[:-2]], op)
-    return batch + (a.shape[-2],) * (a.ndim >= 2) + (b.shape[-1],) * (b.ndim >= 2)
+    m = (a.shape[-2],) if a.ndim >= 2 else ()
+    n = (b.shape[-1],) if b.ndim >= 2 else ()
+    return batch + m + n
 
 
 def matmul_plan(a, b, out_shape, p: int):

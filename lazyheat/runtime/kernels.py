@@ -94,7 +94,10 @@ def _clip(x, lo, hi):
 
 
 def _sign(x):
-    return torch.sgn(x) if x.is_complex() else torch.sign(x)
+    if x.is_complex():
+        return torch.sgn(x)
+    s = torch.sign(x)
+    return torch.where(torch.isnan(x), x, s) if x.is_floating_point() else s  # NaN stays NaN
 
 
 EWISE_FN = {
