@@ -65,4 +65,12 @@ def mpirun(n: int, args: list[str], timeout: float) -> subprocess.CompletedProce
 
 
 def tail(text: str, lines: int = 80) -> str:
-    return "\n".join(text.splitlines()[-lines:])
+    """The last ``lines`` lines of ``text``, without frames inside installed packages.
+
+    A hang dumps every rank's stack (faulthandler); the frames that matter are the
+    ones in lazyheat and in the tests, not pytest's own.
+    """
+    keep = [
+        line for line in text.splitlines() if "site-packages" not in line and "<frozen " not in line
+    ]
+    return "\n".join(keep[-lines:])

@@ -10,11 +10,13 @@ from _launch import mpirun, tail
 
 @pytest.mark.parametrize("nranks", [2, 3, 4])
 def test_mpi_suite(nranks):
-    proc = mpirun(
-        nranks,
-        ["-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "tests/mpi"],
-        timeout=900,
-    )
+    # -s: when a kernel fails on one rank lazyheat aborts the whole job; without output
+    # capture its "lazyheat: rank R failed ..." message reaches us.
+    # faulthandler_timeout: if the ranks ever disagree and wait on each other, every rank
+    # prints where it is stuck before the launch times out.
+    args = ["-m", "pytest", "-q", "-x", "-s", "-p", "no:cacheprovider"]
+    args += ["-o", "faulthandler_timeout=120", "tests/mpi"]
+    proc = mpirun(nranks, args, timeout=600)
     if proc.returncode != 0:
         pytest.fail(
             f"tests/mpi failed on {nranks} ranks (exit code {proc.returncode}):\n"

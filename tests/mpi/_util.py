@@ -39,13 +39,19 @@ def rng(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def make(shape, dtype, seed: int = 0, low: int = -5, high: int = 6) -> np.ndarray:
-    """Deterministic test data of the given shape and NumPy dtype."""
+def make(
+    shape, dtype, seed: int = 0, low: int = -5, high: int = 6, integral: bool = False
+) -> np.ndarray:
+    """Deterministic test data of the given shape and NumPy dtype.
+
+    Integers are drawn from [low, high); floats are standard normal, or integers
+    from [low, high) with ``integral`` (exact arithmetic for small programs).
+    """
     g = rng(seed)
     dtype = np.dtype(dtype)
     if dtype.kind == "b":
         return g.integers(0, 2, size=shape).astype(bool)
-    if dtype.kind in "iu":
+    if dtype.kind in "iu" or integral:
         return g.integers(low, high, size=shape).astype(dtype)
     return g.standard_normal(size=shape).astype(dtype)
 

@@ -68,6 +68,31 @@ def test_attributes_known_without_compute():
     assert len(lh.zeros((3, 4), split=1)) == 3
 
 
+def test_building_is_lazy():
+    # 4 TB of float32 if anything were materialized: building, inspecting and
+    # explaining the expression must not touch the data.
+    n = 10**6
+    big = lh.ones((n, n), split=0)
+    y = ((big * 2 + 1) @ big.T).sum(axis=0) / n
+    assert y.shape == (n,) and y.dtype == np.float32 and y.ndim == 1 and y.size == n
+    assert str(n) in repr(y)
+    assert isinstance(lh.explain(y), str)
+    z = lh.random.randn(n, n, seed=0, split=1)[::2, 5].astype("float64")
+    assert z.shape == (n // 2,) and z.dtype == np.float64
+
+
+def test_device_argument():
+    for make_array in (
+        lambda: lh.zeros((3, 4), split=0, device="cpu"),
+        lambda: lh.array(np.ones((3, 4)), split=1, device="cpu"),
+        lambda: lh.arange(0, 6, 1, device="cpu"),
+        lambda: lh.random.rand(3, 4, seed=0, split=0, device="cpu"),
+    ):
+        x = make_array()
+        assert x.device == "cpu"
+        assert x.larray.device.type == "cpu"
+
+
 @pytest.mark.parametrize("shape", [(7, 5), (3, 4), (0, 3), (5,), ()])
 def test_constant_creation(shape):
     for split in valid_splits(len(shape)):

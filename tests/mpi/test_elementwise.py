@@ -77,7 +77,7 @@ def test_bool_unary():
         check(~x, ~a)
         check(lh.logical_not(x), np.logical_not(a))
         check(lh.isnan(x), np.isnan(a))
-        check(lh.abs(x), np.abs(a))
+        check(lh.isfinite(x), np.isfinite(a))
 
 
 ARITH = [operator.add, operator.sub, operator.mul, operator.truediv, operator.pow]
