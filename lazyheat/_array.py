@@ -131,14 +131,20 @@ class LazyArray:
                              f"{self.shape}")
         return self.numpy().reshape(()).item()
 
+    def _scalar(self):
+        if self.size != 1:
+            raise TypeError(f"only size-1 arrays can be converted to Python scalars, got "
+                            f"shape {self.shape}")
+        return self.item()
+
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar())
 
     def __complex__(self):
-        return complex(self.item())
+        return complex(self._scalar())
 
     def __index__(self):
         if not self.dtype.is_integer:

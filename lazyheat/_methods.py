@@ -64,9 +64,10 @@ LazyArray.__hash__ = lambda self: id(self)
 
 for _name in ("exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "square", "sin", "cos",
               "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "floor", "ceil",
-              "round", "trunc", "sign", "isnan", "isinf", "isfinite", "abs"):
+              "trunc", "sign", "isnan", "isinf", "isfinite", "abs"):
     setattr(LazyArray, _name, getattr(ew, _name))
 
+LazyArray.round = lambda self, decimals=0: ew.round(self, decimals)
 LazyArray.astype = lambda self, dtype, copy=True: ew.astype(self, dtype)
 LazyArray.clip = lambda self, a_min=None, a_max=None: ew.clip(self, a_min, a_max)
 

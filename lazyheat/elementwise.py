@@ -28,7 +28,7 @@ def _operand(x):
     return asarray(x)
 
 
-def apply(op: str, *operands, dtype=None):
+def apply(op: str, *operands, dtype=None, **extra):
     """Build the elementwise node ``op(*operands)``."""
     from ._array import LazyArray
 
@@ -53,11 +53,15 @@ def apply(op: str, *operands, dtype=None):
             cdt = dt.bool_
         else:
             cdt = out
+    if op == "power" and out.kind in "biu" and _core.is_scalar(ops[1]) and \
+            not isinstance(ops[1], bool) and ops[1] < 0:
+        raise op_error(ValueError, op, "integers to negative integer powers are not allowed",
+                       *(a.shape for a in arrays))
     a0 = arrays[0].aval
     split, counts = ru.ewise_layout([a.aval for a in arrays], out_shape, a0.comm.size)
     aval = Aval(out_shape, out, split, counts, a0.device, a0.comm)
     scalars = tuple((i, o) for i, o in enumerate(ops) if not isinstance(o, LazyArray))
-    attrs = {"nargs": len(ops), "scalars": scalars, "cdtype": cdt}
+    attrs = {"nargs": len(ops), "scalars": scalars, "cdtype": cdt, **extra}
     return _core.make(op, [a._node for a in arrays], attrs, aval)
 
 
@@ -96,6 +100,18 @@ bitwise_not = _g["invert"]
 pow = _g["power"]  # noqa: A001 - array API name
 
 
+def round(x, decimals=0):  # noqa: A001 - NumPy's name
+    """Round half to even to ``decimals`` decimal places (integers stay as they are).
+
+    >>> lh.round(lh.array([0.5, 1.5, 2.25]), 1).numpy()
+    array([0.5, 1.5, 2.2], dtype=float32)
+    """
+    return apply("round", x, decimals=int(decimals)) if decimals else apply("round", x)
+
+
+around = round
+
+
 def where(condition, x, y):
     """``x`` where ``condition`` holds, else ``y`` (broadcast, promoted as NumPy)."""
     return apply("where", condition, x, y)
@@ -114,4 +130,4 @@ def astype(x, dtype):
 
 
 __all__ = [n for n in EWISE if n != "astype"] + [
-    "divide", "true_divide", "absolute", "bitwise_not", "pow", "where", "clip", "astype"]
+    "divide", "true_divide", "absolute", "around", "bitwise_not", "pow", "where", "clip", "astype"]

@@ -146,7 +146,7 @@ def getitem(x, key):
         key = (key,)
     for k in key:
         if not (k is None or k is Ellipsis or isinstance(k, slice) or _is_int(k)):
-            raise op_error(TypeError, "getitem", f"only integers, slices, None and ... are "
+            raise op_error(IndexError, "getitem", f"only integers, slices, None and ... are "
                            f"supported as indices, got {type(k).__name__}", x.shape)
     if sum(k is Ellipsis for k in key) > 1:
         raise op_error(IndexError, "getitem", "an index can only have a single ellipsis")

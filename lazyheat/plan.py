@@ -35,8 +35,8 @@ def physical_plan(arrays) -> list:
 
 
 def compute(*arrays):
-    """Compute several arrays in one plan (shared work done once); returns them, now
-    materialized. ``lh.compute(a, b)`` -> ``(a, b)``; a single array is returned as is."""
+    """Compute several arrays in one plan (shared work done once); returns them as a tuple,
+    now materialized (``a, b = lh.compute(a, b)``; ``(a,) = lh.compute(a)``, as Dask)."""
     from ._array import LazyArray
 
     arrays = [a for a in arrays]
@@ -57,7 +57,7 @@ def compute(*arrays):
             leaf = Node("data", (), {"buf": Buffer(v)}, a.aval, a._node.loc)
             _core.MATERIALIZED[a._node] = leaf
             a._node = leaf
-    return arrays[0] if len(arrays) == 1 else tuple(arrays)
+    return tuple(arrays)
 
 
 def _check_same_plan(outputs, comm) -> None:

@@ -40,7 +40,8 @@ def _no_complex(op, operands):
 
 
 def _true_div(op, operands):
-    return dt.default_float(_promote(op, operands))
+    out = _promote(op, operands)
+    return dt.float64 if out.kind in "biu" else out  # NumPy's / has no small-int loops
 
 
 def _float(op, operands):

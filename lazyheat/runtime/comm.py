@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import numpy as np
 import torch
@@ -37,7 +38,11 @@ class Comm:
         """Print ``message`` and bring every rank of the job down (no rank is left hanging)."""
         sys.stderr.write(message.rstrip() + "\n")
         sys.stderr.flush()
+        sys.stdout.flush()
         if self.size > 1 or MPI.COMM_WORLD.Get_size() > 1:
+            # a moment for other ranks failing the same way to print their reason before
+            # the abort tears the job down
+            time.sleep(1.0)
             MPI.COMM_WORLD.Abort(code)
         raise SystemExit(code)
 

@@ -119,7 +119,8 @@ EWISE_FN = {
     "sin": torch.sin, "cos": torch.cos, "tan": torch.tan, "arcsin": torch.asin,
     "arccos": torch.acos, "arctan": torch.atan, "sinh": torch.sinh, "cosh": torch.cosh,
     "tanh": torch.tanh, "floor": torch.floor, "ceil": torch.ceil, "trunc": torch.trunc,
-    "round": torch.round, "isnan": torch.isnan, "isinf": torch.isinf,
+    "round": lambda x, decimals=0: torch.round(x, decimals=decimals) if decimals else
+    torch.round(x), "isnan": torch.isnan, "isinf": torch.isinf,
     "isfinite": torch.isfinite, "where": torch.where, "clip": _clip,
     "astype": lambda x: x,
 }
@@ -134,10 +135,33 @@ def operands(node, args):
     return out
 
 
+def _int_divide(op, x, y):
+    """Integer // and % with NumPy's answer for a zero divisor (0) instead of an error."""
+    if not torch.is_tensor(y):
+        y = torch.tensor(y, dtype=x.dtype if torch.is_tensor(x) else torch.int64)
+    if not torch.is_tensor(x):
+        x = torch.tensor(x, dtype=y.dtype)
+    zero = y == 0
+    out = EWISE_FN[op](x, torch.where(zero, torch.ones_like(y), y))
+    return torch.where(zero, torch.zeros_like(out), out)
+
+
 def k_ewise(node, args, ctx):
     op = node.op
     cdt = tdtype(node.attr("cdtype"))
     vals = operands(node, args)
+    if cdt != torch.bool:  # Python bools act as 0/1 in arithmetic, as in NumPy
+        vals = [int(v) if isinstance(v, bool) else v for v in vals]
+    if op == "abs" and cdt == torch.bool:
+        return vals[0].to(tdtype(node.aval.dtype))
+    if op == "round" and not (cdt.is_floating_point or cdt.is_complex):
+        return vals[0].to(tdtype(node.aval.dtype))  # integers are already round
+    if op in ("floor_divide", "remainder") and not (cdt.is_floating_point or cdt.is_complex):
+        vals = [v.to(cdt) if torch.is_tensor(v) else v for v in vals]
+        return _int_divide(op, *vals).to(tdtype(node.aval.dtype))
+    if op == "round":
+        return EWISE_FN[op](vals[0].to(cdt), node.attr("decimals", 0)).to(
+            tdtype(node.aval.dtype))
     if op == "where":
         c = vals[0]
         vals = [c.to(torch.bool) if torch.is_tensor(c) else bool(c)] + \
