@@ -117,7 +117,12 @@ def comm_bytes(node) -> int:
 
 def _fmt_attrs(node) -> str:
     skip = {"buf", "scalars", "nargs", "cdtype"}
-    parts = [f"{k}={v}" for k, v in node.attrs if k not in skip]
+    parts = []
+    for k, v in node.attrs:
+        if k == "params":  # (name, value) pairs of a random distribution
+            parts.extend(f"{pk}={pv}" for pk, pv in v)
+        elif k not in skip:
+            parts.append(f"{k}={v}")
     sc = node.attr("scalars")
     if sc:
         parts.append("scalars=" + ",".join(f"{p}:{v!r}" for p, v in sc))

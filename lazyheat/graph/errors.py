@@ -12,11 +12,12 @@ def op_error(cls, op: str, msg: str, *shapes) -> Exception:
     return cls(f"{op}: {msg}" + (f" (shapes {shp})" if shapes else "") + f" [at {where}]")
 
 
-def normalize_axis(axis: int, ndim: int, op: str, shape=()) -> int:
+def normalize_axis(axis: int, ndim: int, op: str, shape=(), what: str = "axis") -> int:
+    """``axis`` as a non-negative int, or a build-time error naming ``op`` and ``shape``."""
     if not isinstance(axis, int) or isinstance(axis, bool):
-        raise op_error(TypeError, op, f"axis must be an int, got {axis!r}")
+        raise op_error(TypeError, op, f"{what} must be an int, got {axis!r}")
     if not -ndim <= axis < ndim:
-        raise op_error(ValueError, op, f"axis {axis} is out of bounds for an array of "
+        raise op_error(ValueError, op, f"{what} {axis} is out of bounds for an array of "
                        f"dimension {ndim}", shape)
     return axis % ndim
 
@@ -33,11 +34,5 @@ def normalize_axes(axis, ndim: int, op: str, shape=()) -> tuple:
 
 
 def normalize_split(split, ndim: int, op: str, shape=()):
-    if split is None:
-        return None
-    if not isinstance(split, int) or isinstance(split, bool):
-        raise op_error(TypeError, op, f"split must be None or an int, got {split!r}")
-    if not -ndim <= split < ndim:
-        raise op_error(ValueError, op, f"split axis {split} is out of bounds for an array of "
-                       f"dimension {ndim}", shape)
-    return split % ndim
+    """None (replicated) or the split axis as a non-negative int."""
+    return None if split is None else normalize_axis(split, ndim, op, shape, "split axis")

@@ -32,11 +32,15 @@ def _int_if_bool(op, operands):
     return dt.int8 if out is dt.bool_ else out
 
 
-def _no_complex(op, operands):
-    out = _int_if_bool(op, operands)
-    if out.is_complex:
-        raise op_error(TypeError, op, f"not supported for complex dtypes ({_names(operands)})")
-    return out
+def _real(rule):
+    """``rule``, refusing complex results (NumPy has no complex loop for these ops)."""
+    def checked(op, operands):
+        out = rule(op, operands)
+        if out.is_complex:
+            raise op_error(TypeError, op, f"not supported for complex dtypes "
+                           f"({_names(operands)})")
+        return out
+    return checked
 
 
 def _true_div(op, operands):
@@ -48,13 +52,6 @@ def _float(op, operands):
     return dt.default_float(_promote(op, operands))
 
 
-def _real_float(op, operands):
-    out = _float(op, operands)
-    if out.is_complex:
-        raise op_error(TypeError, op, f"not supported for complex dtypes ({_names(operands)})")
-    return out
-
-
 def _bool(op, operands):
     _promote(op, operands)
     return dt.bool_
@@ -64,11 +61,7 @@ def _same(op, operands):
     return _promote(op, operands)
 
 
-def _real_same(op, operands):
-    out = _promote(op, operands)
-    if out.is_complex:
-        raise op_error(TypeError, op, f"not supported for complex dtypes ({_names(operands)})")
-    return out
+_no_complex, _real_float, _real_same = _real(_int_if_bool), _real(_float), _real(_same)
 
 
 def _negative(op, operands):
