@@ -109,10 +109,20 @@ def comm_bytes(node) -> int:
     if node.op == "allreduce":
         return a.nbytes
     if node.op == "allgather":
-        return a.nbytes * (p - 1) * (3 if a.dtype.is_inexact and
-                                     node.attr("fn") in ("var", "std") else 1)
+        return _state_bytes(node.inputs[0]) * (p - 1)
     src = node.inputs[0].aval
     return max(recv_bytes(a.shape, a.dtype.itemsize, src.layout, a.layout, p))
+
+
+def _state_bytes(partial) -> int:
+    """Bytes of one rank's partial state of a reduction (see runtime/partial.py)."""
+    fn, a = partial.attr("fn"), partial.aval
+    src = partial.inputs[0].aval.dtype
+    if fn in ("var", "std"):  # count, mean and M2 in float64 (mean complex for complex data)
+        return 8 + a.size * (16 if src.is_complex else 8) + a.size * 8
+    if fn in ("argmin", "argmax"):  # value and int64 global index
+        return a.size * (src.itemsize + 8)
+    return a.nbytes
 
 
 def _fmt_attrs(node) -> str:

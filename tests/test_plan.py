@@ -175,3 +175,11 @@ def test_reshape_plan_stays_local_when_it_can(shape, new, split, ok_local):
     req, out = ru.reshape_plan(shape, new, split, counts)
     assert (req[0] is not None) == ok_local
     assert sum(out[1]) == new[out[0]]
+
+
+@pytest.mark.parametrize("p", [2, 3, 64])
+def test_moment_and_arg_reductions_gather_small_states(p):
+    x = lh.random.randn(100, 3, split=0, seed=1, comm=lh.FakeComm(p))
+    assert comms_of([x.std(0)]) == [("allgather", (8 + 3 * 8 + 3 * 8) * (p - 1))]
+    assert comms_of([x.argmax(0)]) == [("allgather", 3 * (4 + 8) * (p - 1))]
+    assert comms_of([x.max(0)]) == [("allgather", 3 * 4 * (p - 1))]
