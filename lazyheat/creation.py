@@ -189,14 +189,14 @@ def asarray(obj, dtype=None, split=None, device=None, comm=None):
     return array(obj, dtype, split, device, comm, copy=False)
 
 
-def from_local(tensor, split=0, comm=None, device=None):
+def from_local(tensor, split=0, dtype=None, device=None, comm=None):
     """A distributed array from one block per rank, stacked along ``split`` in rank order.
 
     Blocks may differ in size along ``split``; all other dimensions must agree. This is
     collective: every rank must call it.
     """
     comm = _core.get_comm(comm)
-    t, d = _to_tensor(tensor, None)
+    t, d = _to_tensor(tensor, _core.dtype_or_none(dtype))
     if split is None:
         return array(t, split=None, device=device, comm=comm)
     split = normalize_split(split, t.ndim, "from_local", tuple(t.shape))
