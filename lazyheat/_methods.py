@@ -6,6 +6,8 @@ from __future__ import annotations
 from . import elementwise as ew
 from . import linalg, manipulation, reductions
 from ._array import LazyArray
+from .graph.dtypes import can_cast_same_kind
+from .graph.errors import op_error
 
 _BINOPS = {
     "add": "add", "sub": "subtract", "mul": "multiply", "truediv": "true_divide",
@@ -31,11 +33,13 @@ def _inplace(op):
     def f(self, other):
         """In place as NumPy: the result keeps this array's dtype (same-kind casting)."""
         res = ew.apply(op, self, other)
+        if res.shape != self.shape:
+            raise op_error(ValueError, op, f"in-place result of shape {res.shape} does not fit "
+                           f"the array's shape {self.shape}", self.shape, res.shape)
         if res.dtype != self.dtype:
-            from .graph.dtypes import _KIND_ORDER
-            if _KIND_ORDER[res.dtype.kind] > _KIND_ORDER[self.dtype.kind]:
-                raise TypeError(f"cannot cast {op} output from {res.dtype.name} to "
-                                f"{self.dtype.name} in place (same_kind casting)")
+            if not can_cast_same_kind(res.dtype, self.dtype):
+                raise op_error(TypeError, op, f"cannot cast the output from {res.dtype.name} "
+                               f"to {self.dtype.name} in place (same_kind casting)")
             res = ew.astype(res, self.dtype)
         if res.aval.layout != self.aval.layout:
             res = manipulation.redistribute_to(res, self.aval.split, self.aval.counts)
@@ -49,9 +53,23 @@ for _py, _op in _BINOPS.items():
     setattr(LazyArray, f"__r{_py}__", _rev(_op))
     setattr(LazyArray, f"__i{_py}__", _inplace(_op))
 
-for _py, _op in {"eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
-                 "gt": "greater", "ge": "greater_equal"}.items():
+for _py, _op in {"lt": "less", "le": "less_equal", "gt": "greater",
+                 "ge": "greater_equal"}.items():
     setattr(LazyArray, f"__{_py}__", _fwd(_op))
+
+
+def _equality(op, none_result):
+    def f(self, other):
+        if other is None:  # NumPy: no element equals None
+            from .creation import full_like
+
+            return full_like(self, none_result, dtype="bool")
+        return ew.apply(op, self, other)
+    return f
+
+
+LazyArray.__eq__ = _equality("equal", False)
+LazyArray.__ne__ = _equality("not_equal", True)
 
 LazyArray.__neg__ = lambda self: ew.negative(self)
 LazyArray.__pos__ = lambda self: ew.positive(self)

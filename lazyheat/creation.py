@@ -53,6 +53,9 @@ def full(shape, fill_value, dtype=None, split=None, device=None, comm=None):
            [7, 7, 7]])
     """
     shape = _shape(shape, "full")
+    if isinstance(fill_value, np.generic):  # a NumPy scalar brings its dtype along
+        dtype = dtype or dt.as_dtype(fill_value.dtype)
+        fill_value = fill_value.item()
     if dtype is None:
         d = dt.result_type(fill_value)
         dtype = dt.float32 if d is dt.float64 else (dt.complex64 if d is dt.complex128 else d)
@@ -196,7 +199,11 @@ def from_local(tensor, split=0, dtype=None, device=None, comm=None):
     collective: every rank must call it.
     """
     comm = _core.get_comm(comm)
+    if comm.mpi is None:
+        raise op_error(ValueError, "from_local", f"{comm!r} only plans; from_local needs the "
+                       "ranks' real blocks")
     t, d = _to_tensor(tensor, _core.dtype_or_none(dtype))
+    t = t.clone()  # the caller may change its block later; the graph must not see that
     if split is None:
         return array(t, split=None, device=device, comm=comm)
     split = normalize_split(split, t.ndim, "from_local", tuple(t.shape))

@@ -47,12 +47,14 @@ def apply(op: str, *operands, dtype=None, **extra):
         out = cdt = dt.as_dtype(dtype)
     else:
         out = ewise_dtype(op, kinds)
-        if op in _BOOL_RESULT:
+        if op in _BOOL_RESULT or op == "abs":  # computed in the operands' own dtype
             cdt = dt.result_type(*[k for k in kinds if k is not None])
         elif op in _LOGICAL:
             cdt = dt.bool_
         else:
             cdt = out
+    if cdt.kind in "iu":
+        cdt = _fit_int_scalars(op, ops, cdt, arrays)
     if op == "power" and out.kind in "biu" and _core.is_scalar(ops[1]) and \
             not isinstance(ops[1], bool) and ops[1] < 0:
         raise op_error(ValueError, op, "integers to negative integer powers are not allowed",
@@ -63,6 +65,28 @@ def apply(op: str, *operands, dtype=None, **extra):
     scalars = tuple((i, o) for i, o in enumerate(ops) if not isinstance(o, LazyArray))
     attrs = {"nargs": len(ops), "scalars": scalars, "cdtype": cdt, **extra}
     return _core.make(op, [a._node for a in arrays], attrs, aval)
+
+
+def _fit_int_scalars(op, ops, cdt, arrays):
+    """NumPy 2 rules for Python ints outside the integer dtype they meet: comparisons still
+    compare values (computed in int64 here), ``clip`` clamps its bounds into the dtype's
+    range, and anything else is an OverflowError at build time."""
+    lo, hi = dt.int_range(cdt)
+    for i, o in enumerate(ops):
+        if not (_core.is_scalar(o) and isinstance(o, int) and not isinstance(o, bool)):
+            continue
+        if lo <= o <= hi:
+            continue
+        if op in _BOOL_RESULT:
+            if not dt.int_range(dt.int64)[0] <= o <= dt.int_range(dt.int64)[1]:
+                raise op_error(OverflowError, op, f"Python integer {o} out of bounds for int64")
+            cdt = dt.int64
+        elif op == "clip":
+            ops[i] = min(max(o, lo), hi)
+        else:
+            raise op_error(OverflowError, op, f"Python integer {o} out of bounds for "
+                           f"{cdt.name}", *(a.shape for a in arrays))
+    return cdt
 
 
 def _unary(name):

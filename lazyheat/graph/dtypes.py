@@ -127,8 +127,8 @@ def promote(a: DType, b: DType) -> DType:
         return a
     if bfloat16 in (a, b):
         other = b if a is bfloat16 else a
-        if other.kind in "biu":
-            return bfloat16
+        if other.kind in "biu":  # as float16 does: small ints keep it, wider ones widen
+            return {int16: float32, int32: float64, int64: float64}.get(other, bfloat16)
         if other is float16:
             return float32
         return other  # float32/float64/complex outrank bfloat16
@@ -146,7 +146,10 @@ def promote_weak(arr: DType, scalar) -> DType:
     elif isinstance(scalar, complex):
         skind = 3
     else:
-        raise TypeError(f"unsupported scalar {scalar!r} of type {type(scalar).__name__}")
+        from .errors import op_error  # errors -> node -> dtypes: imported late
+
+        raise op_error(TypeError, "promotion", f"unsupported scalar {scalar!r} of type "
+                       f"{type(scalar).__name__}")
     akind = _KIND_ORDER[arr.kind]
     if skind <= akind:
         return arr
@@ -178,6 +181,16 @@ def _scalar_default(scalars) -> DType:
     for k in kinds[1:]:
         out = promote(out, k)
     return out
+
+
+def can_cast_same_kind(src: DType, dst: DType) -> bool:
+    """NumPy's ``same_kind`` casting (what in-place operators allow)."""
+    return bool(np.can_cast(_np(src), _np(dst), "same_kind"))
+
+
+def int_range(d: DType) -> tuple[int, int]:
+    info = np.iinfo(d.name)
+    return int(info.min), int(info.max)
 
 
 def default_float(d: DType) -> DType:

@@ -26,7 +26,11 @@ def normalize_axes(axis, ndim: int, op: str, shape=()) -> tuple:
     """None -> all axes; int or tuple -> sorted tuple of non-negative axes, no repeats."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    try:
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    except TypeError:
+        raise op_error(TypeError, op, f"axis must be None, an int or a tuple of ints, got "
+                       f"{axis!r}") from None
     out = tuple(sorted(normalize_axis(a, ndim, op, shape) for a in axes))
     if len(set(out)) != len(out):
         raise op_error(ValueError, op, f"repeated axis in {axis!r}", shape)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .dtypes import DType
 from .layout import balanced_counts, local_shape
 
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +102,24 @@ class Node:
         if self._key is None:
             for n in topo_order([self]):
                 if n._key is None:
-                    k = (n.op, n.attrs, n.aval.struct(), tuple(i._key for i in n.inputs))
+                    k = (n.op, _canon(n.attrs), n.aval.struct(), tuple(i._key for i in n.inputs))
                     object.__setattr__(n, "_key", (hash(k), k))
         return self._key
 
     def __repr__(self) -> str:
         return f"Node({self.op}, {self.aval.type_str()})"
+
+
+def _canon(v):
+    """Attributes as key material: floats by their bits, so 0.0 and -0.0 stay distinct (and
+    NaN equals NaN); containers recursively."""
+    if isinstance(v, float):
+        return ("f", v.hex())
+    if isinstance(v, complex):
+        return ("c", v.real.hex(), v.imag.hex())
+    if isinstance(v, tuple):
+        return tuple(_canon(x) for x in v)
+    return v
 
 
 def topo_order(outputs) -> list[Node]:

@@ -84,6 +84,18 @@ def _integer(op, operands):
     return out
 
 
+def _shift(op, operands):
+    out = _integer(op, operands)
+    return dt.int8 if out is dt.bool_ else out
+
+
+def _ordered_bool(op, operands):
+    if _promote(op, operands).is_complex:
+        raise op_error(TypeError, op, f"ordering is not supported for complex dtypes "
+                       f"({_names(operands)})")
+    return dt.bool_
+
+
 def _where(op, operands):
     return dt.result_type(*operands[1:])
 
@@ -97,11 +109,12 @@ EWISE = {
     "add": (2, _arith), "subtract": (2, _arith), "multiply": (2, _arith),
     "true_divide": (2, _true_div), "floor_divide": (2, _no_complex),
     "remainder": (2, _no_complex), "power": (2, _int_if_bool),
-    "maximum": (2, _same), "minimum": (2, _same), "arctan2": (2, _real_float),
-    "equal": (2, _bool), "not_equal": (2, _bool), "less": (2, _bool),
-    "less_equal": (2, _bool), "greater": (2, _bool), "greater_equal": (2, _bool),
+    "maximum": (2, _real_same), "minimum": (2, _real_same), "arctan2": (2, _real_float),
+    "equal": (2, _bool), "not_equal": (2, _bool), "less": (2, _ordered_bool),
+    "less_equal": (2, _ordered_bool), "greater": (2, _ordered_bool),
+    "greater_equal": (2, _ordered_bool),
     "bitwise_and": (2, _integer), "bitwise_or": (2, _integer), "bitwise_xor": (2, _integer),
-    "left_shift": (2, _integer), "right_shift": (2, _integer),
+    "left_shift": (2, _shift), "right_shift": (2, _shift),
     "logical_and": (2, _bool), "logical_or": (2, _bool), "logical_xor": (2, _bool),
     "logical_not": (1, _bool), "invert": (1, _integer),
     "negative": (1, _negative), "positive": (1, _same), "abs": (1, _abs),
@@ -112,7 +125,7 @@ EWISE = {
     "arcsin": (1, _float), "arccos": (1, _float), "arctan": (1, _float),
     "sinh": (1, _float), "cosh": (1, _float), "tanh": (1, _float),
     "floor": (1, _real_same), "ceil": (1, _real_same), "trunc": (1, _real_same),
-    "round": (1, _same),
+    "round": (1, _real_same),
     "isnan": (1, _bool), "isinf": (1, _bool), "isfinite": (1, _bool),
     "where": (3, _where), "clip": (3, _clip),
     "astype": (1, None),  # dtype given by the ``dtype`` attribute
@@ -139,6 +152,6 @@ def reduce_dtype(op: str, d: dt.DType) -> dt.DType:
         return dt.int64
     if op in ("any", "all"):
         return dt.bool_
-    if op == "norm":
-        return _abs(op, [dt.default_float(d)])
+    if op == "norm":  # NumPy converts non-float input to float64 first
+        return _abs(op, [d]) if d.is_inexact else dt.float64
     return d

@@ -150,7 +150,8 @@ def matmul_plan(a, b, out_shape, p: int):
     role_of = {}
     for src, roles in ((a, ra), (b, rb)):
         for role, ax in roles.items():
-            if src.split == ax:
+            # a split axis sets the output's counts only where it is not broadcast
+            if src.split == ax and (role not in ro or src.shape[ax] == out_shape[ro[role]]):
                 role_of.setdefault(role, (src.split, src.counts))
     cands = []
 

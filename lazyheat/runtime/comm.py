@@ -74,11 +74,22 @@ def world() -> Comm:
     if _WORLD is None:
         _WORLD = Comm(MPI.COMM_WORLD)
         if _WORLD.size > 1:
-            local = MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED).Get_size()
             if "OMP_NUM_THREADS" not in os.environ:
-                torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))
+                torch.set_num_threads(max(1, (os.cpu_count() or 1) // _ranks_on_node()))
             _install_excepthook(_WORLD)
     return _WORLD
+
+
+def _ranks_on_node() -> int:
+    """Ranks sharing this node, from the launcher's environment. Deliberately not a
+    collective (the first lazyheat call may happen on one rank only); without a hint,
+    assume all ranks share the node, which never oversubscribes its cores."""
+    for var in ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE",
+                "PMI_LOCAL_SIZE", "PALS_LOCAL_SIZE"):
+        value = os.environ.get(var, "").split("(")[0]
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return MPI.COMM_WORLD.Get_size()
 
 
 def _install_excepthook(comm: Comm) -> None:

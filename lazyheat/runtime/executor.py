@@ -36,6 +36,8 @@ class Context:
 def k_matmul(node, args, ctx):
     a, b = args
     dt = K.tdtype(node.aval.dtype)
+    if dt == torch.bool:  # logical or of ands, as NumPy; counts are exact in float64
+        return torch.matmul(a.to(torch.float64), b.to(torch.float64)) != 0
     return torch.matmul(a.to(dt), b.to(dt))
 
 

@@ -62,6 +62,8 @@ def k_linspace(node, args, ctx):
     out = i * step + start
     if endpoint and num > 1:
         out = torch.where(i == num - 1, torch.tensor(float(stop), dtype=torch.float64), out)
+    if node.aval.dtype.is_integer:  # NumPy floors before casting to an integer dtype
+        out = torch.floor(out)
     return out.to(tdtype(node.aval.dtype))
 
 
@@ -85,14 +87,6 @@ def k_random(node, args, ctx):
 
 
 # ---------------------------------------------------------------- elementwise
-def _clip(x, lo, hi):
-    if lo is not None:
-        x = torch.maximum(x, lo if torch.is_tensor(lo) else torch.tensor(lo, dtype=x.dtype))
-    if hi is not None:
-        x = torch.minimum(x, hi if torch.is_tensor(hi) else torch.tensor(hi, dtype=x.dtype))
-    return x
-
-
 def _sign(x):
     if x.is_complex():
         return torch.sgn(x)
@@ -119,10 +113,8 @@ EWISE_FN = {
     "sin": torch.sin, "cos": torch.cos, "tan": torch.tan, "arcsin": torch.asin,
     "arccos": torch.acos, "arctan": torch.atan, "sinh": torch.sinh, "cosh": torch.cosh,
     "tanh": torch.tanh, "floor": torch.floor, "ceil": torch.ceil, "trunc": torch.trunc,
-    "round": lambda x, decimals=0: torch.round(x, decimals=decimals) if decimals else
-    torch.round(x), "isnan": torch.isnan, "isinf": torch.isinf,
-    "isfinite": torch.isfinite, "where": torch.where, "clip": _clip,
-    "astype": lambda x: x,
+    "isnan": torch.isnan, "isinf": torch.isinf,
+    "isfinite": torch.isfinite, "astype": lambda x: x,
 }
 
 
@@ -137,46 +129,52 @@ def operands(node, args):
 
 def _int_divide(op, x, y):
     """Integer // and % with NumPy's answer for a zero divisor (0) instead of an error."""
-    if not torch.is_tensor(y):
-        y = torch.tensor(y, dtype=x.dtype if torch.is_tensor(x) else torch.int64)
-    if not torch.is_tensor(x):
-        x = torch.tensor(x, dtype=y.dtype)
     zero = y == 0
     out = EWISE_FN[op](x, torch.where(zero, torch.ones_like(y), y))
     return torch.where(zero, torch.zeros_like(out), out)
 
 
+def _as_tensor(v, dtype, device):
+    """An operand as a tensor of the compute dtype (Python scalars become 0-d tensors, so
+    every torch op sees tensors of one dtype, as NumPy's loops do)."""
+    return v.to(dtype) if torch.is_tensor(v) else torch.tensor(v, dtype=dtype, device=device)
+
+
+def _round_int(x, decimals):
+    """Integers rounded to ``decimals`` < 0 places, half to even (NumPy's ``round``)."""
+    if decimals >= 0 or x.dtype == torch.bool:
+        return x
+    f = 10 ** (-decimals)
+    q = torch.div(x, f, rounding_mode="floor")
+    r2 = 2 * (x - q * f)
+    up = (r2 > f) | ((r2 == f) & (q % 2 != 0))
+    return (q + up.to(x.dtype)) * f
+
+
 def k_ewise(node, args, ctx):
-    op = node.op
+    op, out = node.op, tdtype(node.aval.dtype)
     cdt = tdtype(node.attr("cdtype"))
+    dev = ctx.device
     vals = operands(node, args)
-    if cdt != torch.bool:  # Python bools act as 0/1 in arithmetic, as in NumPy
-        vals = [int(v) if isinstance(v, bool) else v for v in vals]
-    if op == "abs" and cdt == torch.bool:
-        return vals[0].to(tdtype(node.aval.dtype))
-    if op == "round" and not (cdt.is_floating_point or cdt.is_complex):
-        return vals[0].to(tdtype(node.aval.dtype))  # integers are already round
-    if op in ("floor_divide", "remainder") and not (cdt.is_floating_point or cdt.is_complex):
-        vals = [v.to(cdt) if torch.is_tensor(v) else v for v in vals]
-        return _int_divide(op, *vals).to(tdtype(node.aval.dtype))
-    if op == "round":
-        return EWISE_FN[op](vals[0].to(cdt), node.attr("decimals", 0)).to(
-            tdtype(node.aval.dtype))
     if op == "where":
-        c = vals[0]
-        vals = [c.to(torch.bool) if torch.is_tensor(c) else bool(c)] + \
-            [v.to(cdt) if torch.is_tensor(v) else torch.tensor(v, dtype=cdt, device=ctx.device)
-             for v in vals[1:]]
-    else:
-        vals = [v.to(cdt) if torch.is_tensor(v) else v for v in vals]
-        if op in ("maximum", "minimum", "arctan2", "power", "floor_divide", "remainder",
-                  "left_shift", "right_shift") and not torch.is_tensor(vals[0]):
-            vals[0] = torch.tensor(vals[0], dtype=cdt, device=ctx.device)
-        if len(vals) == 2 and not torch.is_tensor(vals[1]) and op in (
-                "maximum", "minimum", "arctan2"):
-            vals[1] = torch.tensor(vals[1], dtype=cdt, device=ctx.device)
-    out = EWISE_FN[op](*vals)
-    return out.to(tdtype(node.aval.dtype))
+        cond = _as_tensor(vals[0], torch.bool, dev)
+        return torch.where(cond, _as_tensor(vals[1], cdt, dev), _as_tensor(vals[2], cdt, dev)
+                           ).to(out)
+    if op == "clip":
+        lo, hi = (None if v is None else _as_tensor(v, cdt, dev) for v in vals[1:])
+        return torch.clamp(_as_tensor(vals[0], cdt, dev), lo, hi).to(out)
+    vals = [_as_tensor(v, cdt, dev) for v in vals]
+    integral = not (cdt.is_floating_point or cdt.is_complex)
+    if op == "abs" and cdt == torch.bool:
+        return vals[0].to(out)
+    if op == "round":
+        d = node.attr("decimals", 0)
+        if integral:
+            return _round_int(vals[0], d).to(out)
+        return (torch.round(vals[0], decimals=d) if d else torch.round(vals[0])).to(out)
+    if op in ("floor_divide", "remainder") and integral:
+        return _int_divide(op, *vals).to(out)
+    return EWISE_FN[op](*vals).to(out)
 
 
 # ---------------------------------------------------------------- reductions
@@ -201,10 +199,14 @@ def _prod(x, axes, keepdims, dtype):
 def reduce_local(fn, x, axes, keepdims, out_dtype, ddof=0):
     """A complete reduction of a local tensor (NumPy semantics, torch kernels)."""
     dt = TORCH_DTYPES[out_dtype.name]
+    if x.dtype == torch.bool and fn in ("argmin", "argmax", "min", "max"):
+        x = x.to(torch.uint8) if fn.startswith("arg") else x
     if not axes and fn not in ("argmin", "argmax"):
         x = x.to(dt)
-        if fn in ("var", "std"):
-            return torch.zeros_like(x.real if x.is_complex() else x).to(dt)
+        if fn in ("var", "std"):  # one element each: 0 / (1 - ddof), NaN once ddof >= 1
+            zero = torch.zeros_like(x.real if x.is_complex() else x).to(dt)
+            v = zero / max(1 - ddof, 0)
+            return torch.sqrt(v) if fn == "std" else v
         return x.abs().to(dt) if fn == "norm" else x
     dims = list(axes)
     if fn == "sum":
@@ -228,8 +230,8 @@ def reduce_local(fn, x, axes, keepdims, out_dtype, ddof=0):
     if fn == "all":
         return torch.all(x.to(torch.bool), dim=dims, keepdim=keepdims)
     if fn == "norm":
-        return torch.linalg.vector_norm(x.to(torch.promote_types(x.dtype, dt)), dim=dims,
-                                        keepdim=keepdims).to(dt)
+        work = x if x.is_complex() else x.to(dt)
+        return torch.linalg.vector_norm(work, dim=dims, keepdim=keepdims).to(dt)
     if fn in ("argmin", "argmax"):
         f = torch.argmin if fn == "argmin" else torch.argmax
         if len(axes) == x.ndim and x.ndim != 1:

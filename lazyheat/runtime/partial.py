@@ -52,16 +52,19 @@ def partial(node, args, ctx):
     dt = TORCH_DTYPES[out.dtype.name]
     if fn in ("sum", "prod", "any", "all"):
         return reduce_local(fn, x, axes, keep, out.dtype)
-    if fn == "mean":
-        return reduce_local("sum", x, axes, keep, out.dtype)
+    if fn == "mean":  # half precision sums would overflow: accumulate in float32
+        acc = torch.float32 if dt in (torch.float16, torch.bfloat16) else dt
+        return torch.sum(x.to(acc), dim=list(axes), keepdim=keep)
     if fn == "norm":
-        a = x.abs().to(dt)
+        a = x.abs().to(dt) if x.is_complex() else x.to(dt).abs()
         return torch.sum(a * a, dim=list(axes), keepdim=keep)
     if fn in ("min", "max"):
         if _local_count(x, axes) == 0:
             return torch.full(out.shape, _identity(fn, x.dtype), dtype=x.dtype, device=x.device)
         return reduce_local(fn, x, axes, keep, out.dtype)
     if fn in ("argmin", "argmax"):
+        if x.dtype == torch.bool:
+            x = x.to(torch.uint8)
         ident = _identity(fn, x.dtype)
         if x.numel() == 0:
             shape = out.shape
@@ -144,6 +147,7 @@ def merge(node, args, ctx):
             m2 = m2 + m2s[r] + dd * (n_tot * nb / tot)
             n_tot = tot
         ddof = node.attr("ddof", 0)
-        var = m2 / (n_tot - ddof) if m2 is not None else torch.full(out.shape, math.nan)
+        dof = max(n_tot - ddof, 0)  # NumPy: a non-positive count gives inf or NaN
+        var = m2 / dof if m2 is not None else torch.full(out.shape, math.nan)
         return (torch.sqrt(var) if fn == "std" else var).to(dt)
     raise NotImplementedError(fn)
