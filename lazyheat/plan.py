@@ -151,22 +151,22 @@ def format_plan(outputs) -> str:
     lines.append(f"plan for {p} rank(s)")
     for n in order:
         args = ", ".join(name[id(i)] for i in n.inputs)
-        head = f"{name[id(n)]:>5} = {n.op}{_fmt_attrs(n)}({args})"
-        if n.op == "data":
-            head = f"{name[id(n)]:>5} = data"
+        head = f"{name[id(n)]:>5} = data" if n.op == "data" else \
+            f"{name[id(n)]:>5} = {n.op}{_fmt_attrs(n)}({args})"
         line = f"{head:<60} : {n.aval.type_str()}"
+        if n.op == "reduce_partial" or n.attr("partial"):
+            line += " partial"  # per-rank part of the value, combined by the next collective
+        if n.loc and n.op != "data":
+            line += f"    # {n.loc}"
+        lines.append(line)
         if n.op in COLLECTIVES:
-            b = comm_bytes(n)
-            kind = comm_kind(n)
+            b, kind = comm_bytes(n), comm_kind(n)
             if not kind.startswith("slice"):
                 colls += 1
                 moved += b
-            line = f"{head:<60} : {n.aval.type_str()}\n        -- comm: {kind}, {b} B/rank"
+            lines.append(f"        -- comm: {kind}, {b} B/rank")
         elif n.op != "data":
             kernels += 1
-        lines.append(line)
-        if n.loc and n.op not in ("data",):
-            lines[-1] += f"    # {n.loc}"
     outs = ", ".join(name[id(o)] for o in outputs)
     lines.append(f"outputs: {outs}")
     lines.append(f"totals: {kernels} kernels, {colls} collectives, {moved} B moved per rank "
