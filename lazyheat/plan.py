@@ -114,7 +114,8 @@ def comm_bytes(node) -> int:
     if node.op == "allgather":
         return _state_bytes(node.inputs[0]) * (p - 1)
     src = node.inputs[0].aval
-    return max(recv_bytes(a.shape, a.dtype.itemsize, src.layout, a.layout, p))
+    return max(recv_bytes(a.shape, a.dtype.itemsize, src.layout, a.layout, p,
+                          node.attr("src_starts")))
 
 
 def _state_bytes(partial) -> int:

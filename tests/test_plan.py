@@ -183,3 +183,14 @@ def test_moment_and_arg_reductions_gather_small_states(p):
     assert comms_of([x.std(0)]) == [("allgather", (8 + 3 * 8 + 3 * 8) * (p - 1))]
     assert comms_of([x.argmax(0)]) == [("allgather", 3 * (4 + 8) * (p - 1))]
     assert comms_of([x.max(0)]) == [("allgather", 3 * 4 * (p - 1))]
+
+
+@pytest.mark.parametrize("p", [2, 3, 4, 7])
+def test_reversing_slice_is_one_alltoall_not_a_gather(p):
+    x = lh.zeros((1000, 8), split=0, comm=lh.FakeComm(p))
+    for key in (slice(None, None, -1), slice(900, 10, -3)):
+        kinds = [k for k, _ in comms_of([x[key]])]
+        assert kinds == ["alltoall (rebalance)"]
+        assert x[key].aval.balanced
+    # on one rank nothing moves
+    assert comms_of([lh.zeros((10, 2), split=0, comm=lh.FakeComm(1))[::-1]]) == []

@@ -30,9 +30,13 @@ def overlap(a0: int, a1: int, b0: int, b1: int) -> int:
     return max(0, min(a1, b1) - max(a0, b0))
 
 
-def transfer_matrix(src_counts, dst_counts) -> list[list[int]]:
-    """``m[s][d]``: slices rank s sends to rank d when re-blocking one axis (no axis change)."""
-    so, do = offsets(src_counts), offsets(dst_counts)
+def transfer_matrix(src_counts, dst_counts, src_starts=None) -> list[list[int]]:
+    """``m[s][d]``: slices rank s sends to rank d when re-blocking one axis (no axis change).
+
+    ``src_starts`` gives where each source block begins when blocks are not in rank order
+    (after a reversing slice); by default they follow each other in rank order.
+    """
+    so, do = src_starts or offsets(src_counts), offsets(dst_counts)
     p = len(src_counts)
     return [[overlap(so[s], so[s] + src_counts[s], do[d], do[d] + dst_counts[d])
              for d in range(p)] for s in range(p)]
@@ -46,7 +50,7 @@ def local_shape(shape, split, counts, rank) -> tuple[int, ...]:
     return tuple(s)
 
 
-def recv_bytes(shape, itemsize, src, dst, p) -> list[int]:
+def recv_bytes(shape, itemsize, src, dst, p, src_starts=None) -> list[int]:
     """Bytes each rank receives to go from layout ``src`` to ``dst`` (both ``(split, counts)``).
 
     ``|B(r)| - |B(r) ∩ A(r)|`` in elements, times the itemsize. Replicated -> split is free.
@@ -61,7 +65,7 @@ def recv_bytes(shape, itemsize, src, dst, p) -> list[int]:
         elif ssplit is None:
             have = want
         elif ssplit == dsplit:
-            o_s, o_d = offsets(scounts), offsets(dcounts)
+            o_s, o_d = src_starts or offsets(scounts), offsets(dcounts)
             rows = overlap(o_s[r], o_s[r] + scounts[r], o_d[r], o_d[r] + dcounts[r])
             have = want // dcounts[r] * rows if dcounts[r] else 0
         else:

@@ -224,28 +224,33 @@ def slice_plan(aval, slices, p: int):
         return R, R
     k = aval.split
     start, stop, step = slices[k]
-    n_out = len(range(start, stop, step))
-    if step < 0:
-        return R, (k, balanced_counts(n_out, p))
-    offs = offsets(aval.counts)
-    counts = tuple(len(range(start, stop, step)[_sel(start, step, o, o + c)])
-                   for o, c in zip(offs, aval.counts))
-    return aval.layout, (k, counts)
+    if step < 0:  # blocks come out in reverse rank order; rebalanced by one all-to-all
+        return aval.layout, (k, balanced_counts(len(range(start, stop, step)), p))
+    return aval.layout, (k, tuple(t1 - t0 for t0, t1 in slice_blocks(aval, slices[k])))
 
 
-def _sel(start, step, lo, hi):
-    """Positions (in the slice's own numbering) of selected indices within [lo, hi)."""
-    first = max(0, -(-(lo - start) // step))
-    last = max(first, -(-(hi - start) // step))
-    return slice(first, last)
+def slice_positions(start, stop, step, lo, hi) -> tuple[int, int]:
+    """Half-open range [t0, t1) of positions, in the slice's own numbering, whose source
+    index ``start + t * step`` lies in a block [lo, hi). Either sign of step."""
+    n = len(range(start, stop, step))
+    if step > 0:
+        t0, t1 = -(-(lo - start) // step), -(-(hi - start) // step)
+    else:
+        t0, t1 = -(-(start - hi + 1) // -step), (start - lo) // -step + 1
+    t0 = min(max(t0, 0), n)
+    return t0, min(max(t1, t0), n)
 
 
-def local_slice(start, stop, step, lo, hi):
-    """The local (start, stop, step) a rank owning rows [lo, hi) applies for a global slice."""
-    r = range(start, stop, step)[_sel(start, step, lo, hi)]
-    if len(r) == 0:
-        return (0, 0, 1)
-    return (r[0] - lo, r[-1] - lo + 1, step)
+def slice_blocks(aval, sl) -> list[tuple[int, int]]:
+    """For each rank, the positions [t0, t1) of a slice along the split axis it holds."""
+    return [slice_positions(*sl, o, o + c) for o, c in zip(offsets(aval.counts), aval.counts)]
+
+
+def local_slice(start, stop, step, lo, hi) -> range:
+    """The local indices a rank owning rows [lo, hi) takes for a global slice, in order."""
+    t0, t1 = slice_positions(start, stop, step, lo, hi)
+    r = range(start, stop, step)[t0:t1]
+    return range(r.start - lo, r.stop - lo, step) if len(r) else range(0)
 
 
 # ---------------------------------------------------------------- concatenate

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..graph import Node, topo_order
 from ..graph import rules as ru
-from ..graph.layout import same_layout
+from ..graph.layout import offsets, same_layout
 from ..graph.ops import EWISE
 
 ALLREDUCE_OP = {"sum": "sum", "prod": "prod", "any": "lor", "all": "land", "mean": "sum",
@@ -79,7 +79,18 @@ def _lower_one(n: Node, ins: list) -> Node:
         if x.aval.split is None:
             local = Node("slice", (x,), n.attrs, n.aval.with_(split=None, counts=None), loc)
             return move(local, n.aval.layout, loc)
-        return Node("slice", (x,), n.attrs, n.aval, loc)
+        sl = n.attr("slices")[x.aval.split]
+        if sl[2] > 0:
+            return Node("slice", (x,), n.attrs, n.aval, loc)
+        # a negative step along the split axis: each rank reverses its own rows, so the
+        # blocks sit in reverse rank order; one all-to-all puts them in place
+        blocks = ru.slice_blocks(x.aval, sl)
+        counts = tuple(t1 - t0 for t0, t1 in blocks)
+        starts = tuple(t0 for t0, _ in blocks)
+        local = Node("slice", (x,), n.attrs, n.aval.with_(counts=counts), loc)
+        if counts == n.aval.counts and starts == offsets(counts):
+            return local
+        return Node("redistribute", (local,), {"src_starts": starts}, n.aval, loc)
     if op == "concatenate":
         req, _ = ru.concat_plan([i.aval for i in ins], n.attr("axis"), n.aval.shape, p)
         return Node(op, tuple(move(i, r, loc) for i, r in zip(ins, req)), n.attrs, n.aval, loc)

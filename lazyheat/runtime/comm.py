@@ -182,7 +182,7 @@ def _alltoallv(comm: Comm, send_pieces, recv_shapes, dtype) -> list[torch.Tensor
     return out
 
 
-def redistribute(comm: Comm, t: torch.Tensor, shape, src, dst) -> torch.Tensor:
+def redistribute(comm: Comm, t: torch.Tensor, shape, src, dst, src_starts=None) -> torch.Tensor:
     """Move a local block from layout ``src`` to ``dst`` (each ``(split, counts)``).
 
     R -> S: keep this rank's slice (no communication). S -> R: all-gather. S(k) -> S(k) with
@@ -197,10 +197,10 @@ def redistribute(comm: Comm, t: torch.Tensor, shape, src, dst) -> torch.Tensor:
     do = offsets(dc)
     if ss is None:
         return t.narrow(ds, do[r], dc[r])
-    so = offsets(sc)
+    so = src_starts or offsets(sc)
     dev = t.device
     if ss == ds:
-        m = transfer_matrix(sc, dc)
+        m = transfer_matrix(sc, dc, src_starts)
         send = []
         for d in range(p):
             lo = min(max(0, max(so[r], do[d]) - so[r]), t.shape[ss])
@@ -211,7 +211,8 @@ def redistribute(comm: Comm, t: torch.Tensor, shape, src, dst) -> torch.Tensor:
             shp[ss] = m[s][r]
             shapes.append(tuple(shp))
         pieces = _alltoallv(comm, send, shapes, t.dtype)
-        return torch.cat(pieces, dim=ss).to(dev)
+        order = sorted(range(p), key=lambda s: so[s])  # by position, not rank
+        return torch.cat([pieces[s] for s in order], dim=ss).to(dev)
     send = [t.narrow(ds, do[d], dc[d]) for d in range(p)]
     shapes = []
     for s in range(p):

@@ -54,8 +54,9 @@ def k_slice(node, args, ctx):
     for ax, (start, stop, step) in enumerate(node.attr("slices")):
         if ax == xa.split:
             lo = offsets(xa.counts)[ctx.rank]
-            start, stop, step = local_slice(start, stop, step, lo, lo + xa.counts[ctx.rank])
-        x = _take(x, ax, range(start, stop, step))
+            x = _take(x, ax, local_slice(start, stop, step, lo, lo + xa.counts[ctx.rank]))
+        else:
+            x = _take(x, ax, range(start, stop, step))
     return x
 
 
@@ -82,7 +83,8 @@ def k_concatenate(node, args, ctx):
 
 def k_redistribute(node, args, ctx):
     src = node.inputs[0].aval
-    return cm.redistribute(ctx.comm, args[0], src.shape, src.layout, node.aval.layout)
+    return cm.redistribute(ctx.comm, args[0], src.shape, src.layout, node.aval.layout,
+                           node.attr("src_starts"))
 
 
 def k_allreduce(node, args, ctx):
