@@ -49,3 +49,21 @@ def test_build_time_error_on_all_ranks_exits_nonzero(tmp_path):
     assert "ValueError" in out, tail(out)
     assert "(5,)" in out and "(3, 4)" in out, tail(out)
     assert "all_fail.py" in out, tail(out)
+
+
+KERNEL_FAILS_ON_ONE_RANK = """
+import lazyheat as lh
+
+base = lh.array([2, 2, 2, 2], split=0)
+exponent = lh.array([1, 1, -1, -1], split=0)  # negative powers only in rank 1's block
+print((base ** exponent).sum().item(), flush=True)
+"""
+
+
+def test_kernel_failure_on_one_rank_aborts_with_rank_and_cause(tmp_path):
+    script = _script(tmp_path, "kernel_fails.py", KERNEL_FAILS_ON_ONE_RANK)
+    proc = mpirun(2, [script], timeout=120)
+    out = proc.stdout
+    assert proc.returncode != 0, tail(out)
+    assert "rank 1 failed in power" in out, tail(out)
+    assert "kernel_fails.py:6" in out, tail(out)

@@ -172,6 +172,8 @@ def k_ewise(node, args, ctx):
         if integral:
             return _round_int(vals[0], d).to(out)
         return (torch.round(vals[0], decimals=d) if d else torch.round(vals[0])).to(out)
+    if op == "power" and integral and cdt != torch.bool and bool((vals[1] < 0).any()):
+        raise ValueError("integers to negative integer powers are not allowed")
     if op in ("floor_divide", "remainder") and integral:
         return _int_divide(op, *vals).to(out)
     return EWISE_FN[op](*vals).to(out)
