@@ -9,7 +9,10 @@
 >>> z = z.compute()                               # runs the plan on every rank
 """
 
-from . import random
+from . import (
+                       _methods,  # noqa: F401  (attaches LazyArray's operators and methods)
+                       random,
+)
 from ._array import LazyArray
 from .creation import (
                        arange,

@@ -166,5 +166,3 @@ class LazyArray:
     def __hash__(self):
         return id(self)
 
-
-from . import _methods  # noqa: E402,F401  (attaches operators and methods)

@@ -8,6 +8,7 @@ import weakref
 import numpy as np
 import torch
 
+from ._array import LazyArray
 from .graph import Aval, Node, as_dtype, user_location
 from .graph.errors import op_error
 from .runtime.comm import Comm, world
@@ -61,8 +62,6 @@ def torch_device(device: str, comm: Comm) -> torch.device:
 
 def make(op: str, inputs, attrs: dict, aval: Aval):
     """A new lazy array for ``op``; the node records the user's source line."""
-    from ._array import LazyArray
-
     return LazyArray(Node(op, tuple(inputs), attrs, aval, user_location()))
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from . import _core
+from ._array import LazyArray
 from .graph import Aval, Buffer
 from .graph import dtypes as dt
 from .graph.errors import normalize_split, op_error
@@ -161,8 +162,6 @@ def array(obj, dtype=None, split=None, device=None, comm=None, copy=True):
     >>> lh.array([[1, 2], [3, 4]], split=0).sum().item()
     10
     """
-    from ._array import LazyArray
-
     if isinstance(obj, LazyArray):
         out = obj if dtype is None else obj.astype(dtype)
         from .manipulation import resplit
@@ -184,8 +183,6 @@ def array(obj, dtype=None, split=None, device=None, comm=None, copy=True):
 
 def asarray(obj, dtype=None, split=None, device=None, comm=None):
     """Like ``array`` but avoids a copy where it can."""
-    from ._array import LazyArray
-
     if isinstance(obj, LazyArray) and (dtype is None or obj.dtype == dtype) and \
             (split is None or split == obj.split):
         return obj

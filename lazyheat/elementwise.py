@@ -8,6 +8,8 @@ on different axes just work.
 from __future__ import annotations
 
 from . import _core
+from ._array import LazyArray
+from .creation import asarray
 from .graph import Aval
 from .graph import dtypes as dt
 from .graph import rules as ru
@@ -20,9 +22,6 @@ _LOGICAL = {"logical_and", "logical_or", "logical_xor", "logical_not"}
 
 
 def _operand(x):
-    from ._array import LazyArray
-    from .creation import asarray
-
     if isinstance(x, LazyArray) or (_core.is_scalar(x)) or x is None:
         return x
     return asarray(x)
@@ -30,13 +29,9 @@ def _operand(x):
 
 def apply(op: str, *operands, dtype=None, **extra):
     """Build the elementwise node ``op(*operands)``."""
-    from ._array import LazyArray
-
     ops = [_operand(o) for o in operands]
     arrays = [o for o in ops if isinstance(o, LazyArray)]
     if not arrays:
-        from .creation import asarray
-
         first = next(i for i, o in enumerate(ops) if o is not None)
         ops[first] = asarray(ops[first])
         arrays = [ops[first]]

@@ -9,6 +9,8 @@ a local GEMM and one all-reduce of the small result, never a gather of X.
 from __future__ import annotations
 
 from . import _core
+from ._array import LazyArray
+from .creation import asarray
 from .graph import Aval
 from .graph import dtypes as dt
 from .graph import rules as ru
@@ -22,8 +24,6 @@ def matmul(x1, x2):
     >>> (x.T @ x).shape
     (4, 4)
     """
-    from .creation import asarray
-
     a, b = asarray(x1), asarray(x2)
     _core.check_same([a, b], "matmul")
     out_shape = ru.matmul_shape(a.aval, b.aval)
@@ -35,9 +35,6 @@ def matmul(x1, x2):
 
 def dot(x1, x2):
     """NumPy's ``dot`` for scalars, vectors and matrices (``matmul`` for 1-D and 2-D)."""
-    from ._array import LazyArray
-    from .creation import asarray
-
     if _core.is_scalar(x1) or _core.is_scalar(x2):
         return x1 * x2 if isinstance(x1, LazyArray) else asarray(x2) * x1
     a, b = asarray(x1), asarray(x2)
@@ -51,8 +48,6 @@ def dot(x1, x2):
 
 def permute_dims(x, axes):
     """Permute the axes of ``x``; the split axis moves with its data (no communication)."""
-    from .creation import asarray
-
     x = asarray(x)
     axes = tuple(normalize_axis(a, x.ndim, "permute_dims", x.shape) for a in axes)
     if sorted(axes) != list(range(x.ndim)):
@@ -68,8 +63,6 @@ def permute_dims(x, axes):
 
 def transpose(x, axes=None):
     """Reverse (or permute by ``axes``) the axes of ``x``; ``x.T`` for short."""
-    from .creation import asarray
-
     x = asarray(x)
     return permute_dims(x, tuple(reversed(range(x.ndim))) if axes is None else axes)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from . import _core
+from .creation import asarray
 from .graph import dtypes as dt
 from .graph import rules as ru
 from .graph.errors import normalize_axis, normalize_split, op_error
@@ -18,8 +19,6 @@ from .graph.layout import balanced_counts
 
 
 def _arr(x):
-    from .creation import asarray
-
     return asarray(x)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from . import _core
+from ._array import LazyArray
 from .graph import Buffer, Node, topo_order
 from .graph.layout import recv_bytes
 from .passes import eliminate_common_subexpressions, lower
@@ -37,8 +38,6 @@ def physical_plan(arrays) -> list:
 def compute(*arrays):
     """Compute several arrays in one plan (shared work done once); returns them as a tuple,
     now materialized (``a, b = lh.compute(a, b)``; ``(a,) = lh.compute(a)``, as Dask)."""
-    from ._array import LazyArray
-
     arrays = [a for a in arrays]
     for a in arrays:
         if not isinstance(a, LazyArray):

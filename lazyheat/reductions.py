@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 
 from . import _core
+from .creation import asarray
 from .graph import Aval
 from .graph import dtypes as dt
 from .graph import rules as ru
@@ -19,8 +20,6 @@ from .graph.ops import reduce_dtype
 
 def reduce(fn: str, x, axis=None, keepdims=False, ddof=0, dtype=None):
     """Build the reduction ``fn`` of ``x``."""
-    from .creation import asarray
-
     x = asarray(x)
     if fn in ("argmin", "argmax"):
         if axis is not None:
