@@ -221,8 +221,3 @@ def redistribute(comm: Comm, t: torch.Tensor, shape, src, dst, src_starts=None) 
         shapes.append(tuple(shp))
     pieces = _alltoallv(comm, send, shapes, t.dtype)
     return torch.cat(pieces, dim=ss).to(dev)
-
-
-def gather_counts(comm: Comm, n: int) -> tuple[int, ...]:
-    """Every rank's integer ``n``, in rank order."""
-    return tuple(comm.mpi.allgather(int(n)))
