@@ -200,9 +200,9 @@ def from_local(tensor, split=0, dtype=None, device=None, comm=None):
         raise op_error(ValueError, "from_local", f"{comm!r} only plans; from_local needs the "
                        "ranks' real blocks")
     t, d = _to_tensor(tensor, _core.dtype_or_none(dtype))
-    t = t.clone()  # the caller may change its block later; the graph must not see that
     if split is None:
-        return array(t, split=None, device=device, comm=comm)
+        return array(t, split=None, device=device, comm=comm)  # array() copies
+    t = t.clone()  # the caller may change its block later; the graph must not see that
     split = normalize_split(split, t.ndim, "from_local", tuple(t.shape))
     shapes = comm.mpi.allgather(tuple(t.shape) + (d.name,))
     others = {s[:split] + s[split + 1:-1] for s in shapes}

@@ -38,7 +38,7 @@ def physical_plan(arrays) -> list:
 def compute(*arrays):
     """Compute several arrays in one plan (shared work done once); returns them as a tuple,
     now materialized (``a, b = lh.compute(a, b)``; ``(a,) = lh.compute(a)``, as Dask)."""
-    arrays = [a for a in arrays]
+    arrays = list(arrays)
     for a in arrays:
         if not isinstance(a, LazyArray):
             raise TypeError(f"compute() takes lazy arrays, got {type(a).__name__}")

@@ -27,25 +27,23 @@ c.compute()
 """
 
 
-def _script(tmp_path, name, source):
+def run_failing(tmp_path, name, source, ranks):
+    """Run ``source`` as script ``name`` on ``ranks`` ranks; it must end, and end nonzero.
+    Returns the combined output."""
     path = tmp_path / name
     path.write_text(textwrap.dedent(source))
-    return str(path)
+    proc = mpirun(ranks, [str(path)], timeout=120)
+    assert proc.returncode != 0, tail(proc.stdout)
+    return proc.stdout
 
 
 def test_one_rank_raising_aborts_the_job(tmp_path):
-    script = _script(tmp_path, "rank_fails.py", RANK_FAILS)
-    proc = mpirun(2, [script], timeout=120)
-    out = proc.stdout
-    assert proc.returncode != 0, tail(out)
+    out = run_failing(tmp_path, "rank_fails.py", RANK_FAILS, 2)
     assert "boom" in out or "rank 1" in out, tail(out)
 
 
 def test_build_time_error_on_all_ranks_exits_nonzero(tmp_path):
-    script = _script(tmp_path, "all_fail.py", ALL_RANKS_FAIL)
-    proc = mpirun(3, [script], timeout=120)
-    out = proc.stdout
-    assert proc.returncode != 0, tail(out)
+    out = run_failing(tmp_path, "all_fail.py", ALL_RANKS_FAIL, 3)
     assert "ValueError" in out, tail(out)
     assert "(5,)" in out and "(3, 4)" in out, tail(out)
     assert "all_fail.py" in out, tail(out)
@@ -61,9 +59,6 @@ print((base ** exponent).sum().item(), flush=True)
 
 
 def test_kernel_failure_on_one_rank_aborts_with_rank_and_cause(tmp_path):
-    script = _script(tmp_path, "kernel_fails.py", KERNEL_FAILS_ON_ONE_RANK)
-    proc = mpirun(2, [script], timeout=120)
-    out = proc.stdout
-    assert proc.returncode != 0, tail(out)
+    out = run_failing(tmp_path, "kernel_fails.py", KERNEL_FAILS_ON_ONE_RANK, 2)
     assert "rank 1 failed in power" in out, tail(out)
     assert "kernel_fails.py:6" in out, tail(out)
