@@ -1,0 +1,153 @@
+"""Workload sizes and the counter-seeded data generator every library shares.
+
+Element ``i`` (row-major flat index) of a generated global array depends only on the array's
+seed and ``i``: a splitmix64 hash of the counter gives 24 random bits, which become a float32
+in [0, 1). Any block of rows can therefore be made on its own, bit-identical to the same rows
+of the whole array, so every library, rank count and chunking sees exactly the same inputs
+while each MPI rank (or Dask chunk) generates only its own rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Default sizes: each workload takes roughly 0.5 to 5 s on the fastest library here.
+FULL = {
+    "ewise_chain": {"n": 50_000_000},
+    "moments": {"rows": 4_000_000, "cols": 16},
+    "standardize": {"rows": 4_000_000, "cols": 16},
+    "gram": {"rows": 4_000_000, "cols": 32},
+    "cdist": {"rows": 20_000, "cols": 16},
+    "kmeans": {"rows": 2_000_000, "cols": 8, "k": 8, "iters": 20},
+    "lasso": {"rows": 1_000_000, "cols": 32, "iters": 20, "lam": 0.01},
+    "transpose_sum": {"n": 8000},
+    "resplit": {"n": 8000},
+    "overhead": {"n": 1000, "reps": 1000},
+    "bandwidth": {"n": 1 << 26},
+}
+
+# --quick: a tenth of the rows (a quarter of the side for square matrices), same iterations.
+QUICK = {
+    "ewise_chain": {"n": 5_000_000},
+    "moments": {"rows": 400_000, "cols": 16},
+    "standardize": {"rows": 400_000, "cols": 16},
+    "gram": {"rows": 400_000, "cols": 32},
+    "cdist": {"rows": 5000, "cols": 16},
+    "kmeans": {"rows": 200_000, "cols": 8, "k": 8, "iters": 20},
+    "lasso": {"rows": 100_000, "cols": 32, "iters": 20, "lam": 0.01},
+    "transpose_sum": {"n": 2000},
+    "resplit": {"n": 2000},
+    "overhead": {"n": 1000, "reps": 200},
+    "bandwidth": {"n": 1 << 24},
+}
+
+WORKLOADS = list(FULL)
+
+# Bytes a workload must at least move through memory, as multiples of its input's size: the
+# elementwise workloads are reported also as a fraction of the machine's copy bandwidth.
+MIN_TRAFFIC = {
+    "ewise_chain": lambda p: 2 * p["n"] * 4,  # read a and b once; the sum writes nothing
+    "moments": lambda p: p["rows"] * p["cols"] * 4,  # read X once
+    "standardize": lambda p: 3 * p["rows"] * p["cols"] * 4,  # read X twice, write Z
+}
+
+
+def sizes(quick: bool = False, scale: float = 1.0) -> dict:
+    """The parameters of every workload; ``scale`` shrinks the row counts (tests use it)."""
+    base = QUICK if quick else FULL
+    out = {}
+    for name, p in base.items():
+        q = dict(p)
+        for key in ("n", "rows"):
+            if key in q and name not in ("overhead",):
+                q[key] = max(64, int(q[key] * scale))
+        if name == "overhead" and scale < 1:
+            q["reps"] = max(10, int(q["reps"] * scale))
+        out[name] = q
+    return out
+
+
+_M = (1 << 64) - 1
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer on uint64 (wrapping arithmetic), in place where it can."""
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def uniform(seed: int, shape: tuple, r0: int = 0, r1: int | None = None) -> np.ndarray:
+    """Rows ``[r0, r1)`` of the global float32 array of ``shape`` with entries in [0, 1).
+
+    Works in chunks of about a million elements to keep the uint64 temporaries small.
+    """
+    shape = tuple(shape)
+    rows = shape[0]
+    r1 = rows if r1 is None else r1
+    inner = int(np.prod(shape[1:], dtype=np.int64)) if len(shape) > 1 else 1
+    out = np.empty((r1 - r0) * inner, np.float32)
+    offset = np.uint64((seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) & _M)
+    start, chunk = r0 * inner, 1 << 20
+    for s in range(0, out.size, chunk):
+        e = min(s + chunk, out.size)
+        z = np.arange(start + s, start + e, dtype=np.uint64)
+        z += offset
+        z = _mix(z)
+        out[s:e] = (z >> np.uint64(40)).astype(np.float32)
+    out *= np.float32(2.0 ** -24)
+    return out.reshape((r1 - r0,) + shape[1:])
+
+
+def rows_of(n: int, rank: int, size: int) -> tuple[int, int]:
+    """The balanced block of ``n`` rows rank ``rank`` of ``size`` holds (larger blocks first)."""
+    base, extra = divmod(n, size)
+    r0 = rank * base + min(rank, extra)
+    return r0, r0 + base + (1 if rank < extra else 0)
+
+
+# ---------------------------------------------------------------- per-workload inputs
+# Each returns rows [r0, r1) of the workload's global inputs as NumPy float32 arrays.
+def ewise_inputs(p, r0=0, r1=None):
+    return uniform(1, (p["n"],), r0, r1), uniform(2, (p["n"],), r0, r1)
+
+
+def matrix(seed, rows, cols, r0=0, r1=None):
+    return uniform(seed, (rows, cols), r0, r1)
+
+
+def kmeans_points(p, r0=0, r1=None):
+    """Blobs: each point is one of k centres in [0, 10)^d plus uniform noise of width 1."""
+    n, d, k = p["rows"], p["cols"], p["k"]
+    centres = uniform(7, (k, d)) * np.float32(10.0)
+    label = (uniform(6, (n,), r0, r1) * np.float32(k)).astype(np.int64)
+    return centres[label] + (uniform(8, (n, d), r0, r1) - np.float32(0.5))
+
+
+def lasso_inputs(p, r0=0, r1=None):
+    """X with a column of ones (the intercept, as HeAT's Lasso expects) and standardized
+    uniform columns (mean 0, variance 1); y = X @ w + noise, summed column by column so the
+    rounding of a row does not depend on the block it is in."""
+    n, d = p["rows"], p["cols"]
+    X = (uniform(9, (n, d), r0, r1) - np.float32(0.5)) * np.float32(12 ** 0.5)
+    X[:, 0] = 1.0
+    w = true_lasso_weights(d)
+    y = (uniform(10, (n,), r0, r1) - np.float32(0.5)) * np.float32(0.1)
+    for j in range(d):
+        y += X[:, j] * w[j]
+    return X, y
+
+
+def true_lasso_weights(d):
+    """A sparse weight vector: intercept 0.5, then every third coefficient non-zero."""
+    w = np.zeros(d, np.float32)
+    w[0] = 0.5
+    w[1::3] = np.linspace(1.0, -1.0, len(w[1::3]), dtype=np.float32)
+    return w
+
+
+def overhead_inputs(p, r0=0, r1=None):
+    return uniform(12, (p["n"],), r0, r1), uniform(13, (p["n"],), r0, r1)

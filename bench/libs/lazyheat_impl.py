@@ -1,0 +1,154 @@
+"""lazyheat under ``mpiexec -n R``, one torch thread per rank.
+
+Each rank generates only its own block of rows and hands it over with ``lh.from_local``.
+Every workload is written with the public array API and ends in ``compute()`` (or
+``lh.compute`` for several results), which is what is timed.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+import lazyheat as lh
+
+from .. import data
+from ..common import Case, NotAvailable
+from .numpy_impl import lasso_checksum, overhead_chain, soft_threshold
+
+
+def versions():
+    return {"lazyheat": lh.__version__, "torch": torch.__version__}
+
+
+def _rows(ctx, n):
+    return data.rows_of(n, ctx.rank, ctx.nranks)
+
+
+def _local(block):
+    return lh.from_local(torch.from_numpy(np.ascontiguousarray(block)), split=0)
+
+
+def _sum(x):
+    return float(x.astype(lh.float64).sum().item())
+
+
+def ewise_chain(ctx, p):
+    a, b = map(_local, data.ewise_inputs(p, *_rows(ctx, p["n"])))
+    return Case(lambda: ((a * 2 + b) / (a + 1)).exp().sum().compute(), lambda s: s.item())
+
+
+def moments(ctx, p):
+    X = _local(data.matrix(3, p["rows"], p["cols"], *_rows(ctx, p["rows"])))
+
+    def run():
+        return lh.compute(X.mean(), X.std(), X.mean(0), X.std(0), X.mean(1), X.std(1))
+    return Case(run, lambda r: sum(_sum(v) for v in r),
+                notes="the six results in one lh.compute")
+
+
+def standardize(ctx, p):
+    X = _local(data.matrix(3, p["rows"], p["cols"], *_rows(ctx, p["rows"])))
+    return Case(lambda: ((X - X.mean(0)) / X.std(0)).compute(), lambda Z: _sum(abs(Z)))
+
+
+def gram(ctx, p):
+    X = _local(data.matrix(4, p["rows"], p["cols"], *_rows(ctx, p["rows"])))
+    return Case(lambda: (X.T @ X).compute(), _sum)
+
+
+def cdist(ctx, p):
+    X = _local(data.matrix(5, p["rows"], p["cols"], *_rows(ctx, p["rows"])))
+
+    def run():  # quadratic expansion; the planner decides how X.T reaches every rank
+        sq = (X * X).sum(1)
+        d2 = sq[:, None] + sq[None, :] - 2 * (X @ X.T)
+        return lh.sqrt(lh.maximum(d2, 0)).compute()
+    return Case(run, _sum, notes="quadratic expansion with the array API")
+
+
+def kmeans(ctx, p):
+    k = p["k"]
+    X = _local(data.kmeans_points(p, *_rows(ctx, p["rows"])))
+    C0 = lh.array(data.kmeans_points(p, 0, k))  # the first k points, on every rank
+    ids = lh.arange(k)[None, :]
+
+    def run():
+        C = C0
+        for _ in range(p["iters"]):
+            labels = ((C * C).sum(1)[None, :] - 2 * (X @ C.T)).argmin(1)
+            onehot = (labels[:, None] == ids).astype(lh.float32)
+            counts = onehot.sum(0)[:, None]
+            C = lh.where(counts > 0, (onehot.T @ X) / lh.maximum(counts, 1), C).compute()
+        return C
+    return Case(run, _sum, notes="Lloyd loop with the array API (one-hot matmul); "
+                "lazyheat has no KMeans estimator yet")
+
+
+def lasso(ctx, p):
+    Xn, yn = data.lasso_inputs(p, *_rows(ctx, p["rows"]))
+    X, y, lam = _local(Xn), _local(yn), p["lam"]
+
+    def run():  # HeAT's coordinate descent; theta lives on the host as in HeAT
+        theta = np.zeros(X.shape[1], np.float32)
+        for _ in range(p["iters"]):
+            for j in range(X.shape[1]):
+                xj = X[:, j]
+                resid = y - X @ lh.array(theta) + float(theta[j]) * xj
+                rho = (xj * resid).mean().item()
+                theta[j] = rho if j == 0 else soft_threshold(rho, lam)
+        return theta
+    return Case(run, lasso_checksum, notes="HeAT's algorithm with the array API; one "
+                "compute per coordinate")
+
+
+def transpose_sum(ctx, p):
+    X = _local(data.matrix(11, p["n"], p["n"], *_rows(ctx, p["n"])))
+    return Case(lambda: (X.T + X).sum(0).compute(), _sum,
+                notes="nothing: the planner redistributes X.T")
+
+
+def resplit(ctx, p):
+    X = _local(data.matrix(11, p["n"], p["n"], *_rows(ctx, p["n"])))
+    return Case(lambda: lh.resplit(X, 1).compute(), _sum)
+
+
+def overhead(ctx, p):
+    """Warm (timed): the same ten-operation graph built and computed ``reps`` times.
+    Measured apart, per node: building the graph alone, and a cold run where every graph
+    has a new shape (so no plan could be reused)."""
+    a, b = map(_local, data.overhead_inputs(p, *_rows(ctx, p["n"])))
+    reps, nodes = p["reps"], 10
+
+    def run():
+        for _ in range(reps):
+            s = overhead_chain(a, b, abs, lh.sqrt).sum().item()
+        return s
+
+    def extra(_):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            overhead_chain(a, b, abs, lh.sqrt).sum()
+        build = time.perf_counter() - t0
+        cold = 0.0
+        for i in range(reps):  # a new length each time: a new graph shape
+            n = p["n"] + 1 + i
+            u = lh.random.rand(n, split=0, seed=i)
+            v = lh.random.rand(n, split=0, seed=i + reps)
+            lh.compute(u, v)
+            t0 = time.perf_counter()
+            overhead_chain(u, v, abs, lh.sqrt).sum().item()
+            cold += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        run()
+        warm = time.perf_counter() - t0
+        us = 1e6 / (reps * nodes)
+        return {"ops": reps * nodes, "build_us_per_node": build * us,
+                "cold_us_per_node": cold * us, "warm_us_per_node": warm * us}
+    return Case(run, float, extra=extra)
+
+
+def bandwidth(ctx, p):
+    raise NotAvailable("measured with torch (the same kernels)")

@@ -1,0 +1,135 @@
+"""NumPy, one process: the reference every checksum is compared with.
+
+Everything runs in float32 as the other libraries do; checksums are summed in float64.
+NumPy's elementwise loops are single-threaded whatever ``OMP_NUM_THREADS`` says; its BLAS
+(matmul) uses the threads given.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import data
+from ..common import Case, NotAvailable
+
+F32 = np.float32
+
+
+def versions():
+    return {"numpy": np.__version__}
+
+
+def _sum(x):
+    return float(np.sum(np.asarray(x), dtype=np.float64))
+
+
+def ewise_chain(ctx, p):
+    a, b = data.ewise_inputs(p)
+    return Case(lambda: np.exp((a * F32(2) + b) / (a + F32(1))).sum(), float)
+
+
+def moments(ctx, p):
+    X = data.matrix(3, p["rows"], p["cols"])
+
+    def run():
+        return (X.mean(), X.std(), X.mean(0), X.std(0), X.mean(1), X.std(1))
+    return Case(run, lambda r: sum(_sum(v) for v in r))
+
+
+def standardize(ctx, p):
+    X = data.matrix(3, p["rows"], p["cols"])
+    return Case(lambda: (X - X.mean(0)) / X.std(0), lambda Z: _sum(np.abs(Z)))
+
+
+def gram(ctx, p):
+    X = data.matrix(4, p["rows"], p["cols"])
+    return Case(lambda: X.T @ X, _sum)
+
+
+def cdist(ctx, p):
+    X = data.matrix(5, p["rows"], p["cols"])
+
+    def run():  # the quadratic expansion |x|^2 + |y|^2 - 2 x.y, as the other libraries
+        sq = (X * X).sum(1)
+        d2 = sq[:, None] + sq[None, :] - F32(2) * (X @ X.T)
+        return np.sqrt(np.maximum(d2, F32(0)))
+    return Case(run, _sum, notes="quadratic expansion written by hand")
+
+
+def kmeans(ctx, p):
+    X, k = data.kmeans_points(p), p["k"]
+
+    def run():
+        C = X[:k].copy()
+        for _ in range(p["iters"]):
+            labels = ((C * C).sum(1)[None, :] - F32(2) * (X @ C.T)).argmin(1)
+            counts = np.bincount(labels, minlength=k)
+            sums = np.stack([np.bincount(labels, X[:, j], minlength=k)
+                             for j in range(X.shape[1])], 1)
+            C = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None],
+                         C).astype(F32)
+        return C
+    return Case(run, _sum, notes="Lloyd loop written by hand (bincount)")
+
+
+def lasso_checksum(theta):
+    """Weighted so a swapped or sign-flipped coefficient changes it."""
+    theta = np.asarray(theta, np.float64).ravel()
+    return float((theta * np.arange(1, theta.size + 1)).sum())
+
+
+def soft_threshold(rho, lam):
+    return rho + lam if rho < -lam else (rho - lam if rho > lam else 0.0)
+
+
+def lasso(ctx, p):
+    X, y = data.lasso_inputs(p)
+    lam = p["lam"]
+
+    def run():  # HeAT's coordinate descent (a full X @ theta per coordinate)
+        theta = np.zeros(X.shape[1], F32)
+        for _ in range(p["iters"]):
+            for j in range(X.shape[1]):
+                xj = X[:, j]
+                rho = float((xj * (y - X @ theta + theta[j] * xj)).mean())
+                theta[j] = rho if j == 0 else soft_threshold(rho, lam)
+        return theta
+    return Case(run, lasso_checksum, notes="HeAT's algorithm written by hand")
+
+
+def transpose_sum(ctx, p):
+    X = data.matrix(11, p["n"], p["n"])
+    return Case(lambda: (X.T + X).sum(0), _sum)
+
+
+def resplit(ctx, p):
+    X = data.matrix(11, p["n"], p["n"])
+    raise NotAvailable("one process: there is no split to change", _sum(X))
+
+
+def overhead(ctx, p):
+    a, b = data.overhead_inputs(p)
+
+    def run():
+        for _ in range(p["reps"]):
+            s = overhead_chain(a, b, np.abs, np.sqrt).sum()
+        return s
+    return Case(run, float, extra=lambda r: {"ops": 10 * p["reps"]})
+
+
+def overhead_chain(a, b, abs_, sqrt):
+    """Nine elementwise operations; with the final sum, the ten-operation graph."""
+    t = (a + b) * 2.0 - a
+    t = t / (b + 1.0)
+    t = sqrt(abs_(t))
+    return t * t + 1.0
+
+
+def bandwidth(ctx, p):
+    src = data.uniform(14, (p["n"],))
+    dst = np.empty_like(src)
+
+    def run():
+        np.copyto(dst, src)
+        return dst
+    return Case(run, lambda d: _sum(d[::4096]), notes="np.copyto, single-threaded")

@@ -1,0 +1,112 @@
+"""torch eager, one process with R intra-op threads (``torch.set_num_threads``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import data
+from ..common import Case, NotAvailable
+from .numpy_impl import lasso_checksum, overhead_chain, soft_threshold
+
+
+def versions():
+    return {"torch": torch.__version__}
+
+
+def _t(a):
+    return torch.from_numpy(a)
+
+
+def _sum(x):
+    return float(x.sum(dtype=torch.float64))
+
+
+def ewise_chain(ctx, p):
+    a, b = map(_t, data.ewise_inputs(p))
+    return Case(lambda: ((a * 2 + b) / (a + 1)).exp().sum(), float)
+
+
+def moments(ctx, p):
+    X = _t(data.matrix(3, p["rows"], p["cols"]))
+
+    def run():
+        return (X.mean(), X.std(correction=0), X.mean(0), X.std(0, correction=0),
+                X.mean(1), X.std(1, correction=0))
+    return Case(run, lambda r: sum(_sum(v) for v in r))
+
+
+def standardize(ctx, p):
+    X = _t(data.matrix(3, p["rows"], p["cols"]))
+    return Case(lambda: (X - X.mean(0)) / X.std(0, correction=0), lambda Z: _sum(Z.abs()))
+
+
+def gram(ctx, p):
+    X = _t(data.matrix(4, p["rows"], p["cols"]))
+    return Case(lambda: X.T @ X, _sum)
+
+
+def cdist(ctx, p):
+    X = _t(data.matrix(5, p["rows"], p["cols"]))
+    return Case(lambda: torch.cdist(X, X), _sum,
+                notes="torch.cdist (matmul-based for inputs this large)")
+
+
+def kmeans(ctx, p):
+    X, k = _t(data.kmeans_points(p)), p["k"]
+
+    def run():
+        C = X[:k].clone()
+        for _ in range(p["iters"]):
+            labels = ((C * C).sum(1)[None, :] - 2 * (X @ C.T)).argmin(1)
+            counts = torch.bincount(labels, minlength=k)
+            sums = torch.zeros_like(C).index_add_(0, labels, X)
+            C = torch.where(counts[:, None] > 0, sums / counts.clamp(min=1)[:, None], C)
+        return C
+    return Case(run, _sum, notes="Lloyd loop written by hand (index_add_)")
+
+
+def lasso(ctx, p):
+    Xn, yn = data.lasso_inputs(p)
+    X, y, lam = _t(Xn), _t(yn), p["lam"]
+
+    def run():  # HeAT's coordinate descent (a full X @ theta per coordinate)
+        theta = torch.zeros(X.shape[1])
+        for _ in range(p["iters"]):
+            for j in range(X.shape[1]):
+                xj = X[:, j]
+                rho = float((xj * (y - X @ theta + theta[j] * xj)).mean())
+                theta[j] = rho if j == 0 else soft_threshold(rho, lam)
+        return theta
+    return Case(run, lambda t: lasso_checksum(t.numpy()),
+                notes="HeAT's algorithm written by hand")
+
+
+def transpose_sum(ctx, p):
+    X = _t(data.matrix(11, p["n"], p["n"]))
+    return Case(lambda: (X.T + X).sum(0), _sum)
+
+
+def resplit(ctx, p):
+    raise NotAvailable("one process: there is no split to change")
+
+
+def overhead(ctx, p):
+    a, b = map(_t, data.overhead_inputs(p))
+
+    def run():
+        for _ in range(p["reps"]):
+            s = overhead_chain(a, b, torch.abs, torch.sqrt).sum().item()
+        return s
+    return Case(run, float, extra=lambda r: {"ops": 10 * p["reps"]})
+
+
+def bandwidth(ctx, p):
+    src = _t(data.uniform(14, (p["n"],)))
+    dst = torch.empty_like(src)
+
+    def run():
+        dst.copy_(src)
+        return dst
+    return Case(run, lambda d: float(np.sum(d.numpy()[::4096], dtype=np.float64)),
+                notes="Tensor.copy_ with R threads")
