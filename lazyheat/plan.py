@@ -17,7 +17,7 @@ from . import _core
 from ._array import LazyArray
 from .graph import Buffer, Node, topo_order
 from .graph.layout import recv_bytes
-from .passes import eliminate_common_subexpressions, lower
+from .passes import eliminate_common_subexpressions, fuse, lower
 from .runtime import comm as cm
 from .runtime.executor import execute, guarded
 
@@ -32,7 +32,7 @@ def physical_plan(arrays) -> list:
         leaf = _core.MATERIALIZED.get(n)
         if leaf is not None:
             replace[id(n)] = leaf
-    return lower(eliminate_common_subexpressions(nodes, replace))
+    return fuse(lower(eliminate_common_subexpressions(nodes, replace)))
 
 
 def compute(*arrays):

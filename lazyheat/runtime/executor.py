@@ -19,6 +19,7 @@ from ..graph.layout import offsets
 from ..graph.ops import EWISE
 from ..graph.rules import local_slice
 from . import comm as cm
+from . import fused as F
 from . import kernels as K
 from . import partial as P
 
@@ -104,7 +105,7 @@ KERNELS = {
     "reduce_partial": P.partial, "reduce_merge": P.merge, "matmul": k_matmul,
     "transpose": k_transpose, "reshape": k_reshape, "slice": k_slice,
     "concatenate": k_concatenate, "redistribute": k_redistribute,
-    "allreduce": k_allreduce, "allgather": k_allgather,
+    "allreduce": k_allreduce, "allgather": k_allgather, "fused": F.k_fused,
 }
 KERNELS.update({name: K.k_ewise for name in EWISE})
 
@@ -140,8 +141,9 @@ def execute(outputs, comm: cm.Comm, device="cpu") -> list:
         except Exception as exc:  # noqa: BLE001 - any failure must end every rank
             if comm.size == 1:
                 raise
-            comm.abort(f"lazyheat: rank {comm.rank} failed in {n.op} "
-                       f"({n.aval.type_str()}) from {n.loc}: {type(exc).__name__}: {exc}")
+            at = getattr(exc, "lazyheat_node", n)  # a fused group names its failing member
+            comm.abort(f"lazyheat: rank {comm.rank} failed in {at.op} "
+                       f"({at.aval.type_str()}) from {at.loc}: {type(exc).__name__}: {exc}")
         if debug >= 2 and comm.rank == 0:
             print(f"lazyheat: {n.op:<14} {n.aval.type_str():<24} "
                   f"{(time.perf_counter() - t0) * 1e3:8.3f} ms")

@@ -1,0 +1,126 @@
+"""Execution of fused elementwise groups (see ``passes/fuse.py``).
+
+A group runs its members' elementwise kernels in order. Large local blocks are evaluated in
+chunks of rows (local axis 0), so a chunk's intermediates stay in cache instead of streaming
+whole temporaries through memory; the closing reduction is applied to each chunk and the chunk
+results are combined (sum, product, min, max, any, all: exact up to floating-point
+reassociation), or written to their rows when the reduction keeps axis 0. Reductions that have
+no such chunk combination (variance states, arg-reductions over axis 0, norms) see the whole
+group value, exactly as without fusion.
+
+Small blocks (at most one chunk) run once on whole tensors through the very same kernels as
+the unfused plan, so every edge case (empty blocks, 0-d values) behaves identically.
+
+Chunk size: ``LAZYHEAT_CHUNK`` elements per chunk (default below, chosen by measurement in
+``bench/fusion_tiers.py``); ``LAZYHEAT_CHUNK=0`` turns chunking off.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from . import kernels as K
+from . import partial as P
+
+DEFAULT_CHUNK = 1 << 16
+
+# closing reductions whose per-chunk results combine into the whole block's result
+_COMBINE = {
+    "sum": torch.Tensor.add_, "mean": torch.Tensor.add_, "prod": torch.Tensor.mul_,
+    "min": lambda acc, x: torch.minimum(acc, x, out=acc),
+    "max": lambda acc, x: torch.maximum(acc, x, out=acc),
+    "any": lambda acc, x: torch.logical_or(acc, x, out=acc),
+    "all": lambda acc, x: torch.logical_and(acc, x, out=acc),
+}
+
+
+def chunk_elements() -> int:
+    value = os.environ.get("LAZYHEAT_CHUNK", "")
+    return int(value) if value.strip().lstrip("-").isdigit() else DEFAULT_CHUNK
+
+
+def run_members(members, refs, inputs, ctx):
+    """Evaluate the group's members on ``inputs``; returns the root's value. Each inner member
+    has one consumer, so its value is dropped as soon as that consumer ran."""
+    vals = [None] * len(members)
+    for j, (m, r) in enumerate(zip(members, refs)):
+        ops = [vals[i] if i >= 0 else inputs[-1 - i] for i in r]
+        try:
+            vals[j] = K.k_ewise(m, ops, ctx)
+        except Exception as exc:
+            exc.lazyheat_node = m  # the executor's error names the member and its line
+            raise
+        for i in r:
+            if i >= 0:
+                vals[i] = None
+    return vals[-1]
+
+
+def _close(closer, value, ctx):
+    if closer.op == "reduce":
+        return K.k_reduce(closer, [value], ctx)
+    return P.partial(closer, [value], ctx)
+
+
+def _chunk_plan(closer):
+    """('rows' | 'combine', reduction fn) when the group can run chunk by chunk along local
+    axis 0, else None: 'rows' when each chunk yields its own rows of the result, 'combine'
+    when the chunks' reductions are combined into one."""
+    if closer is None:
+        return ("rows", None)
+    fn, axes = closer.attr("fn"), closer.attr("axes")
+    if 0 not in axes:
+        if closer.op == "reduce" or fn in _COMBINE:
+            return ("rows", fn)
+        return None
+    return ("combine", fn) if fn in _COMBINE else None
+
+
+def k_fused(node, args, ctx):
+    members, refs, closer = node.attr("members"), node.attr("args"), node.attr("closer")
+    shape = members[-1].aval.local_shape(ctx.rank)
+    row = 1
+    for s in shape[1:]:
+        row *= s
+    chunk = chunk_elements()
+    rows_per_chunk = max(1, chunk // max(row, 1))
+    plan = _chunk_plan(closer)
+    if chunk <= 0 or not shape or shape[0] <= rows_per_chunk or plan is None:
+        value = run_members(members, refs, args, ctx)
+        return value if closer is None else _close(closer, value, ctx)
+
+    n = shape[0]
+    cut = [torch.is_tensor(a) and a.ndim == len(shape) and a.shape[0] == n for a in args]
+    mode, fn = plan
+    result = None
+    for r0 in range(0, n, rows_per_chunk):
+        r1 = min(n, r0 + rows_per_chunk)
+        value = run_members(members, refs, [a[r0:r1] if c else a for a, c in zip(args, cut)],
+                            ctx)
+        if mode == "rows":
+            part = value if closer is None else _close(closer, value, ctx)
+            if result is None:
+                result = torch.empty((n,) + tuple(part.shape[1:]), dtype=part.dtype,
+                                     device=part.device)
+            result[r0:r1] = part
+        else:
+            part = _chunk_reduce(closer, fn, value)
+            result = part if result is None else _COMBINE[fn](result, part)
+    if mode == "combine" and fn == "mean" and closer.op == "reduce":
+        count = 1
+        for a in closer.attr("axes"):
+            count *= shape[a]
+        result = (result / count).to(K.tdtype(closer.aval.dtype))
+    return result
+
+
+def _chunk_reduce(closer, fn, value):
+    """The closer's reduction of one chunk, in the dtype its partial result has."""
+    axes, keep = closer.attr("axes"), closer.attr("keepdims")
+    if fn == "mean":  # a running sum; half precision accumulates in float32 (as partial.py)
+        dt = K.tdtype(closer.aval.dtype)
+        acc = torch.float32 if dt in (torch.float16, torch.bfloat16) else dt
+        return torch.sum(value.to(acc), dim=list(axes), keepdim=keep)
+    return K.reduce_local(fn, value, axes, keep, closer.aval.dtype)
