@@ -41,14 +41,51 @@ def chunk_elements() -> int:
     return int(value) if value.strip().lstrip("-").isdigit() else DEFAULT_CHUNK
 
 
-def run_members(members, refs, inputs, ctx):
-    """Evaluate the group's members on ``inputs``; returns the root's value. Each inner member
-    has one consumer, so its value is dropped as soon as that consumer ran."""
-    vals = [None] * len(members)
-    for j, (m, r) in enumerate(zip(members, refs)):
+# ops whose torch function computes exactly what k_ewise computes when every array operand
+# already has the compute dtype (no casts, no integer special cases)
+_FAST = {"add", "subtract", "multiply", "true_divide", "maximum", "minimum", "arctan2",
+         "negative", "square", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "sin",
+         "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "floor", "ceil",
+         "trunc", "bitwise_and", "bitwise_or", "bitwise_xor"}
+_FAST_BOOL = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+              "isnan", "isinf", "isfinite", "logical_and", "logical_or", "logical_xor",
+              "logical_not"}
+
+
+def compile_member(m, ctx):
+    """A function of the member's array operands that returns its value. Simple ops call
+    their torch function directly, with scalars made 0-d tensors once per kernel call;
+    everything else goes through ``kernels.k_ewise``."""
+    cdt = m.attr("cdtype")
+    fn = K.EWISE_FN.get(m.op)
+    fast = cdt is not None and (m.op in _FAST and m.aval.dtype == cdt or m.op in _FAST_BOOL)
+    if fast and m.op.startswith("logical_"):
+        fast = cdt.name == "bool"
+    if not fast or any(i.aval.dtype != cdt for i in m.inputs):
+        return lambda ops: K.k_ewise(m, ops, ctx)
+    tdt = K.tdtype(cdt)
+    consts = {p: torch.tensor(v, dtype=tdt, device=ctx.device)
+              for p, v in m.attr("scalars", ())}
+    if not consts:
+        return lambda ops: fn(*ops)
+    nargs = m.attr("nargs", len(m.inputs))
+    if nargs == 2 and len(consts) == 1:
+        if 0 in consts:
+            c0 = consts[0]
+            return lambda ops: fn(c0, ops[0])
+        c1 = consts[1]
+        return lambda ops: fn(ops[0], c1)
+    return lambda ops: K.k_ewise(m, ops, ctx)
+
+
+def run_members(program, inputs):
+    """Evaluate a compiled group on ``inputs``; returns the root's value. Each inner member has
+    one consumer, so its value is dropped as soon as that consumer ran."""
+    vals = [None] * len(program)
+    for j, (m, call, r) in enumerate(program):
         ops = [vals[i] if i >= 0 else inputs[-1 - i] for i in r]
         try:
-            vals[j] = K.k_ewise(m, ops, ctx)
+            vals[j] = call(ops)
         except Exception as exc:
             exc.lazyheat_node = m  # the executor's error names the member and its line
             raise
@@ -80,6 +117,7 @@ def _chunk_plan(closer):
 
 def k_fused(node, args, ctx):
     members, refs, closer = node.attr("members"), node.attr("args"), node.attr("closer")
+    program = [(m, compile_member(m, ctx), r) for m, r in zip(members, refs)]
     shape = members[-1].aval.local_shape(ctx.rank)
     row = 1
     for s in shape[1:]:
@@ -88,7 +126,7 @@ def k_fused(node, args, ctx):
     rows_per_chunk = max(1, chunk // max(row, 1))
     plan = _chunk_plan(closer)
     if chunk <= 0 or not shape or shape[0] <= rows_per_chunk or plan is None:
-        value = run_members(members, refs, args, ctx)
+        value = run_members(program, args)
         return value if closer is None else _close(closer, value, ctx)
 
     n = shape[0]
@@ -97,8 +135,7 @@ def k_fused(node, args, ctx):
     result = None
     for r0 in range(0, n, rows_per_chunk):
         r1 = min(n, r0 + rows_per_chunk)
-        value = run_members(members, refs, [a[r0:r1] if c else a for a, c in zip(args, cut)],
-                            ctx)
+        value = run_members(program, [a[r0:r1] if c else a for a, c in zip(args, cut)])
         if mode == "rows":
             part = value if closer is None else _close(closer, value, ctx)
             if result is None:
