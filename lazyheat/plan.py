@@ -17,11 +17,12 @@ from . import _core
 from ._array import LazyArray
 from .graph import Buffer, Node, topo_order
 from .graph.layout import recv_bytes
-from .passes import eliminate_common_subexpressions, fuse, lower
+from .passes import batch_collectives, eliminate_common_subexpressions, fuse, lower
+from .passes.batch import state_bytes
 from .runtime import comm as cm
 from .runtime.executor import execute, guarded
 
-COLLECTIVES = {"redistribute", "allreduce", "allgather"}
+COLLECTIVES = {"redistribute", "allreduce", "allgather", "batch_allgather"}
 
 
 def physical_plan(arrays) -> list:
@@ -32,7 +33,7 @@ def physical_plan(arrays) -> list:
         leaf = _core.MATERIALIZED.get(n)
         if leaf is not None:
             replace[id(n)] = leaf
-    return fuse(lower(eliminate_common_subexpressions(nodes, replace)))
+    return fuse(batch_collectives(lower(eliminate_common_subexpressions(nodes, replace))))
 
 
 def compute(*arrays):
@@ -93,6 +94,8 @@ def comm_kind(node) -> str:
         return f"allreduce[{node.attr('op')}]"
     if node.op == "allgather":
         return "allgather"
+    if node.op == "batch_allgather":
+        return f"allgather (batch of {len(node.attr('kinds'))} reductions)"
     src, dst = node.inputs[0].aval.layout, node.aval.layout
     if dst[0] is None:
         return "allgather"
@@ -111,21 +114,12 @@ def comm_bytes(node) -> int:
     if node.op == "allreduce":
         return a.nbytes
     if node.op == "allgather":
-        return _state_bytes(node.inputs[0]) * (p - 1)
+        return state_bytes(node.inputs[0]) * (p - 1)
+    if node.op == "batch_allgather":
+        return node.aval.nbytes * (p - 1)
     src = node.inputs[0].aval
     return max(recv_bytes(a.shape, a.dtype.itemsize, src.layout, a.layout, p,
                           node.attr("src_starts")))
-
-
-def _state_bytes(partial) -> int:
-    """Bytes of one rank's partial state of a reduction (see runtime/partial.py)."""
-    fn, a = partial.attr("fn"), partial.aval
-    src = partial.inputs[0].aval.dtype
-    if fn in ("var", "std"):  # count, mean and M2 in float64 (mean complex for complex data)
-        return 8 + a.size * (16 if src.is_complex else 8) + a.size * 8
-    if fn in ("argmin", "argmax"):  # value and int64 global index
-        return a.size * (src.itemsize + 8)
-    return a.nbytes
 
 
 def _fmt_attrs(node) -> str:

@@ -46,7 +46,10 @@ def _lower_reduce(n: Node, x: Node) -> Node:
         comm = Node("allgather", (part,), {}, n.aval, n.loc)
     if fn not in NEEDS_MERGE:
         return comm
-    return Node("reduce_merge", (comm,), n.attrs, n.aval, n.loc)
+    count = 1  # elements each output element reduces (mean divides by it)
+    for a in axes:
+        count *= x.aval.shape[a]
+    return Node("reduce_merge", (comm,), n.attrs + (("count", count),), n.aval, n.loc)
 
 
 def _lower_one(n: Node, ins: list) -> Node:

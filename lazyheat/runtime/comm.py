@@ -129,6 +129,25 @@ def allgather_stack(comm: Comm, t: torch.Tensor) -> torch.Tensor:
     return out.to(t.device)
 
 
+def allgather_packed(comm: Comm, tensors) -> list[torch.Tensor]:
+    """Every rank's ``tensors`` in one all-gather of their packed bytes: for each tensor, the
+    ranks' copies stacked along a new axis 0. Meant for small partial states."""
+    host = [_host(t) for t in tensors]
+    sizes = [t.numel() * t.element_size() for t in host]
+    send = np.concatenate([_bytes(t) for t in host]) if host else np.empty(0, np.uint8)
+    recv = np.empty((comm.size, send.size), dtype=np.uint8)
+    if comm.size == 1:
+        recv[0] = send
+    elif send.size:
+        comm.mpi.Allgather(send, recv)
+    out, start = [], 0
+    for t, src, nb in zip(tensors, host, sizes):
+        raw = torch.from_numpy(recv[:, start:start + nb].copy())
+        out.append(raw.view(src.dtype).reshape((comm.size,) + tuple(src.shape)).to(t.device))
+        start += nb
+    return out
+
+
 def allreduce(comm: Comm, t: torch.Tensor, op: str) -> torch.Tensor:
     """Element-wise reduction of ``t`` over ranks; every rank gets the result."""
     if comm.size == 1:

@@ -99,6 +99,40 @@ def k_allgather(node, args, ctx):
     return cm.allgather_stack(ctx.comm, v)
 
 
+_STACK_REDUCE = {"sum": torch.sum, "prod": torch.prod, "max": torch.amax, "min": torch.amin,
+                 "lor": torch.any, "land": torch.all}
+
+
+def _reduce_stacked(stacked, op):
+    """Combine ranks' values (stacked along axis 0) in rank order: identical on every rank."""
+    dt = stacked.dtype
+    if dt in (torch.float16, torch.bfloat16) and op in ("sum", "prod"):
+        return _STACK_REDUCE[op](stacked.to(torch.float32), 0).to(dt)
+    return _STACK_REDUCE[op](stacked, 0).to(dt)
+
+
+def k_batch_allgather(node, args, ctx):
+    """One all-gather for several reduction collectives; yields each one's result."""
+    flat, spans = [], []
+    for v in args:
+        parts = list(v) if isinstance(v, tuple) else [v]
+        spans.append((len(flat), len(parts), isinstance(v, tuple)))
+        flat.extend(parts)
+    gathered = cm.allgather_packed(ctx.comm, flat)
+    results = []
+    for (kind, op), (s0, k, is_tuple) in zip(node.attr("kinds"), spans):
+        got = gathered[s0:s0 + k]
+        if kind == "allreduce":
+            results.append(_reduce_stacked(got[0], op))
+        else:
+            results.append(tuple(got) if is_tuple else got[0])
+    return tuple(results)
+
+
+def k_unbatch(node, args, ctx):
+    return args[0][node.attr("index")]
+
+
 KERNELS = {
     "data": K.k_data, "full": K.k_full, "arange": K.k_arange, "linspace": K.k_linspace,
     "eye": K.k_eye, "random": K.k_random, "reduce": K.k_reduce,
@@ -106,6 +140,7 @@ KERNELS = {
     "transpose": k_transpose, "reshape": k_reshape, "slice": k_slice,
     "concatenate": k_concatenate, "redistribute": k_redistribute,
     "allreduce": k_allreduce, "allgather": k_allgather, "fused": F.k_fused,
+    "batch_allgather": k_batch_allgather, "unbatch": k_unbatch,
 }
 KERNELS.update({name: K.k_ewise for name in EWISE})
 

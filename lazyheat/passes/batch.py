@@ -1,0 +1,116 @@
+"""Collective batching: small reduction collectives that are ready together share one message.
+
+``x.mean(0)``, ``x.std(0)`` and ``x.max()`` each end in a small collective (an all-reduce of
+sums, an all-gather of moment states, an all-reduce of maxima). Sent one by one they cost one
+latency each; packed into a single all-gather of bytes, every rank receives all ranks' partial
+states in one round and combines them locally, in rank order, so all ranks get bit-identical
+results.
+
+"Ready together" is decided on global metadata only: a collective's *comm depth* is the largest
+number of collectives on any path from a leaf to it (itself included). Two collectives of equal
+depth cannot depend on each other, so merging them cannot create a cycle, and every rank groups
+them identically. Only small payloads are batched (an all-gather moves ``p`` times the payload,
+which beats an all-reduce only while the payload is small).
+"""
+
+from __future__ import annotations
+
+from ..graph import Aval, Node, topo_order
+from ..graph import dtypes as dt
+
+COLLECTIVES = ("redistribute", "allreduce", "allgather", "batch_allgather")
+# bytes gathered per rank (payload times ranks) up to which a reduction collective is batched
+BATCH_GATHER_BYTES = 1 << 22
+
+
+def state_bytes(partial) -> int:
+    """Bytes of one rank's partial state of a reduction (see runtime/partial.py)."""
+    if partial.op == "fused":  # a fused group closed by the partial reduction
+        partial = partial.attr("closer")
+    fn, a = partial.attr("fn"), partial.aval
+    src = partial.inputs[0].aval.dtype
+    if fn in ("var", "std"):  # count, mean and M2 in float64 (mean complex for complex data)
+        return 8 + a.size * (16 if src.is_complex else 8) + a.size * 8
+    if fn in ("argmin", "argmax"):  # value and int64 global index
+        return a.size * (src.itemsize + 8)
+    if fn == "mean" and a.dtype.itemsize < 4:  # half precision sums travel as float32
+        return a.size * 4
+    return a.nbytes
+
+
+def payload_bytes(node) -> int:
+    """Bytes one rank contributes to a reduction collective."""
+    src = node.inputs[0]
+    return state_bytes(src) if src.op in ("reduce_partial", "fused") else src.aval.nbytes
+
+
+def _batchable(n) -> bool:
+    if n.op not in ("allreduce", "allgather"):
+        return False
+    return payload_bytes(n) * n.aval.comm.size <= BATCH_GATHER_BYTES
+
+
+def batch_collectives(outputs) -> list[Node]:
+    """Return new outputs where batchable collectives of equal comm depth share one
+    ``batch_allgather``; each former collective becomes an ``unbatch`` of its part."""
+    order = topo_order(outputs)
+    if not order or order[0].aval.comm.size == 1:
+        return list(outputs)
+    depth = {}
+    for n in order:
+        d = max((depth[id(i)] for i in n.inputs), default=0)
+        depth[id(n)] = d + (1 if n.op in COLLECTIVES else 0)
+    groups = {}
+    for n in order:
+        if _batchable(n):
+            groups.setdefault(depth[id(n)], []).append(n)
+    groups = {d: g for d, g in groups.items() if len(g) > 1}
+    if not groups:
+        return list(outputs)
+    part_of = {id(c): (d, j) for d, g in groups.items() for j, c in enumerate(g)}
+    batch_node, new_of = {}, {}
+    for n in _order_with_groups(outputs, groups, part_of):
+        if id(n) in part_of:
+            d, j = part_of[id(n)]
+            if d not in batch_node:
+                batch_node[d] = _make_batch(groups[d], new_of)
+            new_of[id(n)] = Node("unbatch", (batch_node[d],), {"index": j}, n.aval, n.loc)
+            continue
+        ins = tuple(new_of[id(i)] for i in n.inputs)
+        new_of[id(n)] = n if all(a is b for a, b in zip(ins, n.inputs)) else \
+            Node(n.op, ins, n.attrs, n.aval, n.loc)
+    return [new_of[id(o)] for o in outputs]
+
+
+def _order_with_groups(outputs, groups, part_of) -> list[Node]:
+    """Topological order in which a batched collective comes after the inputs of every
+    collective in its group (deterministic depth-first, like ``topo_order``)."""
+    def deps(n):
+        if id(n) not in part_of:
+            return n.inputs
+        return tuple(c.inputs[0] for c in groups[part_of[id(n)][0]])
+
+    order, seen, stack = [], set(), [(n, False) for n in reversed(list(outputs))]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for i in reversed(deps(node)):
+            if id(i) not in seen:
+                stack.append((i, False))
+    return order
+
+
+def _make_batch(group, new_of) -> Node:
+    kinds = tuple(("allreduce", c.attr("op")) if c.op == "allreduce" else ("allgather", None)
+                  for c in group)
+    total = sum(payload_bytes(c) for c in group)
+    a = group[0].aval
+    aval = Aval((total,), dt.uint8, None, None, a.device, a.comm)
+    ins = tuple(new_of[id(c.inputs[0])] for c in group)
+    return Node("batch_allgather", ins, {"kinds": kinds}, aval, group[0].loc)
