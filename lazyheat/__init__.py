@@ -49,7 +49,7 @@ from .graph.dtypes import (
 )
 from .linalg import dot, matmul, permute_dims, transpose
 from .manipulation import balance, concatenate, expand_dims, reshape, resplit, squeeze, stack
-from .plan import compute, explain
+from .plan import Plan, clear_plan_cache, compute, explain, plan, plan_cache_info
 from .reductions import (
                        all,
                        amax,
@@ -74,6 +74,7 @@ __version__ = "0.1.0"
 
 __all__ = list(_ew_all) + [
     "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "random", "compute", "explain",
+    "plan", "Plan", "plan_cache_info", "clear_plan_cache",
     "array", "asarray", "from_local", "zeros", "ones", "full", "empty", "zeros_like",
     "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
     "sum", "prod", "mean", "var", "std", "min", "max", "amin", "amax", "argmin", "argmax",

@@ -1,39 +1,257 @@
-"""Planning and running: ``compute``, ``explain`` and gathering to NumPy.
+"""Planning and running: the pass pipeline, the plan cache, ``compute`` and ``plan``.
 
-A plan is the lowered (physical) graph of the requested outputs after common-subexpression
-elimination; results already materialized are substituted as leaves, so they are never
-recomputed. Every rank builds the identical plan from global metadata.
+The pipeline, from the arrays the user asks for:
+
+1. **logical**: the expression graph, results already materialized substituted as leaves, every
+   data leaf replaced by a numbered ``param`` (so the plan does not depend on the data), common
+   subexpressions shared;
+2. **optimized**: algebraic rewrites that remove communication (``passes/rewrite.py``), then
+   common subexpressions again;
+3. **physical**: distribution lowering (block-local ops and explicit collectives), batching of
+   small reduction collectives, fusion of elementwise groups.
+
+Plans are cached by the graph's *template key*: ops, attributes and avals (shape, dtype,
+layout, device), with data leaves standing for their position only. An iterative algorithm that
+builds the same graph each iteration (new data, same structure) plans once. Every rank builds
+the identical plan from global metadata, so collectives line up.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections import OrderedDict
 
 import numpy as np
 import torch
 
 from . import _core
 from ._array import LazyArray
+from .explain import COLLECTIVES, PlanText, comm_bytes, comm_kind, format_plan
 from .graph import Buffer, Node, topo_order
-from .graph.layout import recv_bytes
-from .passes import batch_collectives, eliminate_common_subexpressions, fuse, lower
-from .passes.batch import state_bytes
+from .graph.node import canonical
+from .passes import (
+    batch_collectives,
+    eliminate_common_subexpressions,
+    fuse,
+    lower,
+    push_reductions,
+    retarget,
+    verify,
+)
+from .passes.verify import VerifyError
 from .runtime import comm as cm
 from .runtime.executor import execute, guarded
 
-COLLECTIVES = {"redistribute", "allreduce", "allgather", "batch_allgather"}
+__all__ = ["Plan", "plan", "compute", "explain", "comm_bytes", "comm_kind", "format_plan",
+           "physical_plan", "to_numpy", "reference", "plan_cache_info", "clear_plan_cache"]
+
+STAGES = ("logical", "optimized", "physical")
+CACHE_SIZE = 256
+# run the verifier after every pass (the test suite turns this on; LAZYHEAT_DEBUG=3 too)
+VERIFY_PASSES = int(os.environ.get("LAZYHEAT_DEBUG", "0") or 0) >= 3
+
+_CACHE: OrderedDict = OrderedDict()
+_STATS = {"hits": 0, "misses": 0}
+
+
+# ---------------------------------------------------------------- graph templates
+def _template(nodes):
+    """(key, logical outputs over ``param`` leaves, data buffers in param order).
+
+    Materialized results count as data leaves (their history is not walked). The key holds
+    global metadata only, with each data leaf replaced by its param number."""
+    eff = {}
+
+    def leaf_or(n):
+        e = eff.get(id(n))
+        if e is None:
+            m = _core.MATERIALIZED.get(n)
+            e = eff[id(n)] = n if m is None else m
+        return e
+
+    order, pos = [], {}
+    stack = [(leaf_or(n), False) for n in reversed(nodes)]
+    visiting = set()
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            pos[id(node)] = len(order)
+            order.append(node)
+            continue
+        if id(node) in visiting:
+            continue
+        visiting.add(id(node))
+        stack.append((node, True))
+        for i in reversed(node.inputs):
+            e = leaf_or(i)
+            if id(e) not in visiting:
+                stack.append((e, False))
+
+    key, params, new = [], [], {}
+    for node in order:
+        if node.op == "data":
+            key.append(("$", len(params), node.aval.struct()))
+            new[id(node)] = Node("param", (), {"index": len(params)}, node.aval, node.loc)
+            params.append(node.attr("buf"))
+            continue
+        ins = [leaf_or(i) for i in node.inputs]
+        key.append((node.op, canonical(node.attrs), node.aval.struct(),
+                    tuple(pos[id(i)] for i in ins)))
+        new[id(node)] = None if not ins else tuple(id(i) for i in ins)
+    outs = tuple(pos[id(leaf_or(n))] for n in nodes)
+    return (tuple(key), outs), order, new, params
+
+
+def _build(order, new, out_positions) -> list:
+    """Logical nodes over ``param`` leaves, from a template walk."""
+    built = {}
+    for node in order:
+        spec = new[id(node)]
+        if isinstance(spec, Node):
+            built[id(node)] = spec
+        elif spec is None:
+            built[id(node)] = node  # a leaf without data (full, random, arange, ...)
+        else:
+            built[id(node)] = Node(node.op, tuple(built[i] for i in spec), node.attrs,
+                                   node.aval, node.loc)
+    return [built[id(order[i])] for i in out_positions]
+
+
+def _checked(pass_name, outputs, physical=False):
+    if VERIFY_PASSES:
+        try:
+            verify(outputs, physical=physical)
+        except VerifyError as exc:
+            raise VerifyError(f"after pass {pass_name}: {exc}") from None
+    return outputs
+
+
+def run_passes(logical, stage="physical", world_size=None):
+    """(outputs at ``stage``, rewrite notes) for logical outputs over params."""
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    outs = _checked("cse", eliminate_common_subexpressions(logical))
+    if world_size is not None:
+        outs = _checked("retarget", retarget(outs, cm.FakeComm(int(world_size))))
+    if stage == "logical":
+        return outs, []
+    outs, notes = push_reductions(outs)
+    outs = _checked("cse", eliminate_common_subexpressions(_checked("rewrite", outs)))
+    if stage == "optimized":
+        return outs, notes
+    outs = _checked("lower", lower(outs), True)
+    outs = _checked("batch", batch_collectives(outs), True)
+    outs = _checked("fuse", fuse(outs), True)
+    return outs, notes
+
+
+class Plan:
+    """The plan for some arrays at one stage: printable, dumpable, runnable.
+
+    >>> x = lh.ones((8, 4), split=0)
+    >>> p = lh.plan((x * 2 + 1).sum())
+    >>> p.totals()["kernels"] >= 1
+    True
+    """
+
+    def __init__(self, outputs, stage, notes, params, comm):
+        self.outputs, self.stage, self.notes = list(outputs), stage, list(notes)
+        self.params, self.comm = list(params), comm
+        self.measured = None  # per-node measurements from analyze
+
+    @property
+    def world_size(self) -> int:
+        return self.outputs[0].aval.comm.size if self.outputs else self.comm.size
+
+    def text(self) -> str:
+        from .explain import plan_text
+        return plan_text(self)
+
+    def to_json(self) -> dict:
+        from .explain import plan_json
+        return plan_json(self)
+
+    def to_dot(self) -> str:
+        from .explain import plan_dot
+        return plan_dot(self)
+
+    def totals(self) -> dict:
+        from .explain import plan_totals
+        return plan_totals(self)
+
+    def dump(self, path, format=None) -> None:  # noqa: A002 - matches explain's keyword
+        """Write the plan to ``path`` as ``format`` ("text", "json" or "dot"; by default
+        from the suffix: .json, .dot/.gv, else text). Call it on one rank (or each its own
+        path): the content is the same on every rank."""
+        from .explain import render
+        fmt = format or {".json": "json", ".dot": "dot", ".gv": "dot"}.get(
+            os.path.splitext(str(path))[1].lower(), "text")
+        with open(path, "w") as f:
+            f.write(str.__str__(render(self, fmt)))
+            f.write("\n")
+
+    def __str__(self) -> str:
+        return self.text()
+
+    __repr__ = __str__
+
+
+def plan(*arrays, stage="physical", world_size=None) -> Plan:
+    """The plan ``compute`` would run for ``arrays`` (nothing runs). ``world_size=N`` plans
+    for N ranks in this process, as if under ``mpiexec -n N``."""
+    arrays = _arrays(arrays, "plan")
+    key, order, new, params = _template([a._node for a in arrays])
+    outs, notes = run_passes(_build(order, new, key[1]), stage, world_size)
+    comm = outs[0].aval.comm if outs else arrays[0].comm
+    return Plan(outs, stage, notes, params, comm)
+
+
+def _arrays(arrays, what):
+    arrays = list(arrays)
+    if not arrays:
+        raise TypeError(f"{what}() needs at least one lazy array")
+    for a in arrays:
+        if not isinstance(a, LazyArray):
+            raise TypeError(f"{what}() takes lazy arrays, got {type(a).__name__}")
+    _core.check_same(arrays, what)
+    return arrays
 
 
 def physical_plan(arrays) -> list:
-    """The lowered outputs for ``arrays`` (materialized results substituted)."""
-    nodes = [a._node for a in arrays]
-    replace = {}
-    for n in topo_order(nodes):
-        leaf = _core.MATERIALIZED.get(n)
-        if leaf is not None:
-            replace[id(n)] = leaf
-    return fuse(batch_collectives(lower(eliminate_common_subexpressions(nodes, replace))))
+    """The physical outputs for ``arrays`` (over params; see ``plan``)."""
+    return plan(*arrays).outputs
+
+
+def _cached(arrays):
+    """(physical outputs, notes, data buffers) for ``arrays``, from the cache when the same
+    template was planned before."""
+    key, order, new, params = _template([a._node for a in arrays])
+    comm = arrays[0].comm
+    ck = (key, id(comm))
+    use_cache = os.environ.get("LAZYHEAT_PLAN_CACHE", "1") != "0"
+    hit = _CACHE.get(ck) if use_cache else None
+    if hit is not None and hit[0] is comm:
+        _CACHE.move_to_end(ck)
+        _STATS["hits"] += 1
+        return hit[1], hit[2], params, key
+    _STATS["misses"] += 1
+    outs, notes = run_passes(_build(order, new, key[1]))
+    if use_cache:
+        _CACHE[ck] = (comm, outs, notes)
+        if len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return outs, notes, params, key
+
+
+def plan_cache_info() -> dict:
+    """Plan cache statistics: hits, misses, entries."""
+    return {"hits": _STATS["hits"], "misses": _STATS["misses"], "entries": len(_CACHE)}
+
+
+def clear_plan_cache() -> None:
+    _CACHE.clear()
+    _STATS["hits"] = _STATS["misses"] = 0
 
 
 def compute(*arrays):
@@ -46,33 +264,72 @@ def compute(*arrays):
     todo = [a for a in arrays if not a.is_materialized]
     if todo:
         _core.check_same(todo, "compute")
-        outs = physical_plan(todo)
+        outs, notes, params, key = _cached(todo)
+        comm = todo[0].comm
         if os.environ.get("LAZYHEAT_DEBUG") and any(
                 n.op in COLLECTIVES for n in topo_order(outs)):
-            _check_same_plan(outs, todo[0].comm)
-            if todo[0].comm.rank == 0:
-                print(format_plan(outs))
-        dev = _core.torch_device(todo[0].device, todo[0].comm)
-        values = execute(outs, todo[0].comm, dev)
-        for a, v in zip(todo, values):
-            leaf = Node("data", (), {"buf": Buffer(v)}, a.aval, a._node.loc)
-            _core.MATERIALIZED[a._node] = leaf
-            a._node = leaf
+            _check_same_plan(key, comm)
+            if comm.rank == 0:
+                print(format_plan(outs, notes))
+        _run(todo, outs, params)
     return tuple(arrays)
 
 
-def _check_same_plan(outputs, comm) -> None:
+def _run(todo, outs, params, profile=None):
+    comm = todo[0].comm
+    dev = _core.torch_device(todo[0].device, comm)
+    values = execute(outs, comm, dev, [b.value for b in params], profile)
+    for a, v in zip(todo, values):
+        leaf = Node("data", (), {"buf": Buffer(v)}, a.aval, a._node.loc)
+        _core.MATERIALIZED[a._node] = leaf
+        a._node = leaf
+
+
+def _check_same_plan(key, comm) -> None:
     """Abort when ranks built different plans (a script that diverged between ranks), which
     would otherwise deadlock in mismatched collectives. One small all-gather; debug only."""
-    # data leaves differ by buffer id from rank to rank: compare their avals only
-    text = "|".join(f"{n.op}{[a for a in n.attrs if a[0] != 'buf']!r}{n.aval.struct()!r}"
-                    for n in topo_order(outputs))
-    digest = hashlib.sha1(text.encode()).hexdigest()
+    digest = hashlib.sha1(repr(key).encode()).hexdigest()
     digests = comm.mpi.allgather(digest)
     if len(set(digests)) != 1:
         bad = [r for r, d in enumerate(digests) if d != digests[0]]
         comm.abort(f"lazyheat: ranks {bad} built a different plan than rank 0; every rank must "
                    "run the same sequence of operations")
+
+
+def explain(*arrays, stage="physical", format="text", analyze=False,  # noqa: A002
+            world_size=None):
+    """The plan ``compute`` would run for ``arrays``, as text (default), JSON or DOT.
+
+    - ``stage``: "logical" (the expression graph), "optimized" (after rewrites) or
+      "physical" (lowered: block-local kernels, fused groups in brackets, collectives on their
+      own lines with the bytes each rank receives).
+    - ``format``: "text" (an SSA listing; ``f32[1000@0, 8]`` is a float32 array split along
+      axis 0), "json" (the same content, schema ``lazyheat.plan/1``) or "dot" (Graphviz).
+    - ``world_size=N``: plan for N ranks in this process (no MPI needed).
+    - ``analyze=True``: run the plan (a collective call: every rank must make it) and add the
+      measured time and bytes of every step, min and max over ranks; the arrays are computed.
+
+    The text prints on rank 0 only: ``print(lh.explain(z))`` under mpiexec shows it once.
+
+    >>> x = lh.ones((8, 4), split=0)
+    >>> "fused" in lh.explain(((x * 2) + 1).sum(), world_size=4)
+    True
+    """
+    from .explain import render
+    arrays = _arrays(arrays, "explain")
+    if analyze:
+        if world_size is not None and world_size != arrays[0].comm.size:
+            raise ValueError("analyze=True runs the plan: world_size must be the actual one")
+        if stage != "physical":
+            raise ValueError("analyze=True measures the physical plan: use stage='physical'")
+        outs, notes, params, _ = _cached(arrays)
+        p = Plan(outs, "physical", notes, params, arrays[0].comm)
+        profile = {}
+        _run(arrays, outs, params, profile)
+        from .explain import gather_profile
+        p.measured = gather_profile(p, profile)
+        return render(p, format)
+    return render(plan(*arrays, stage=stage, world_size=world_size), format)
 
 
 def to_numpy(x) -> np.ndarray:
@@ -87,96 +344,6 @@ def to_numpy(x) -> np.ndarray:
     return t.numpy().copy()
 
 
-# ---------------------------------------------------------------- explain
-def comm_kind(node) -> str:
-    """Which collective a communication node is, and whether it is free."""
-    if node.op == "allreduce":
-        return f"allreduce[{node.attr('op')}]"
-    if node.op == "allgather":
-        return "allgather"
-    if node.op == "batch_allgather":
-        return f"allgather (batch of {len(node.attr('kinds'))} reductions)"
-    src, dst = node.inputs[0].aval.layout, node.aval.layout
-    if dst[0] is None:
-        return "allgather"
-    if src[0] is None:
-        return "slice (local, free)"
-    if src[0] == dst[0]:
-        return "alltoall (rebalance)"
-    return f"alltoall (split {src[0]} -> {dst[0]})"
-
-
-def comm_bytes(node) -> int:
-    """Bytes the busiest rank receives for a communication node."""
-    a, p = node.aval, node.aval.comm.size
-    if p == 1:
-        return 0
-    if node.op == "allreduce":
-        return a.nbytes
-    if node.op == "allgather":
-        return state_bytes(node.inputs[0]) * (p - 1)
-    if node.op == "batch_allgather":
-        return node.aval.nbytes * (p - 1)
-    src = node.inputs[0].aval
-    return max(recv_bytes(a.shape, a.dtype.itemsize, src.layout, a.layout, p,
-                          node.attr("src_starts")))
-
-
-def _fmt_attrs(node) -> str:
-    skip = {"buf", "scalars", "nargs", "cdtype"}
-    parts = []
-    for k, v in node.attrs:
-        if k == "params":  # (name, value) pairs of a random distribution
-            parts.extend(f"{pk}={pv}" for pk, pv in v)
-        elif k not in skip:
-            parts.append(f"{k}={v}")
-    sc = node.attr("scalars")
-    if sc:
-        parts.append("scalars=" + ",".join(f"{p}:{v!r}" for p, v in sc))
-    return f"[{', '.join(parts)}]" if parts else ""
-
-
-def format_plan(outputs) -> str:
-    """The physical plan as text: one line per node, communication on its own lines."""
-    order = topo_order(outputs)
-    name = {id(n): f"%{i}" for i, n in enumerate(order)}
-    lines, kernels, colls, moved = [], 0, 0, 0
-    p = outputs[0].aval.comm.size if outputs else 1
-    lines.append(f"plan for {p} rank(s)")
-    for n in order:
-        args = ", ".join(name[id(i)] for i in n.inputs)
-        head = f"{name[id(n)]:>5} = data" if n.op == "data" else \
-            f"{name[id(n)]:>5} = {n.op}{_fmt_attrs(n)}({args})"
-        line = f"{head:<60} : {n.aval.type_str()}"
-        if n.op == "reduce_partial" or n.attr("partial"):
-            line += " partial"  # per-rank part of the value, combined by the next collective
-        if n.loc and n.op != "data":
-            line += f"    # {n.loc}"
-        lines.append(line)
-        if n.op in COLLECTIVES:
-            b, kind = comm_bytes(n), comm_kind(n)
-            if not kind.startswith("slice"):
-                colls += 1
-                moved += b
-            lines.append(f"        -- comm: {kind}, {b} B/rank")
-        elif n.op != "data":
-            kernels += 1
-    outs = ", ".join(name[id(o)] for o in outputs)
-    lines.append(f"outputs: {outs}")
-    lines.append(f"totals: {kernels} kernels, {colls} collectives, {moved} B moved per rank "
-                 "(max)")
-    return "\n".join(lines)
-
-
-def explain(*arrays) -> str:
-    """The plan that ``compute`` would run for ``arrays``, as text (does not compute).
-
-    Each line is one node: ``%3 = add(%1, %2) : f32[1000@0, 8]``, the split axis marked with
-    ``@``; communication appears as its own line with the bytes each rank receives.
-    """
-    return format_plan(physical_plan(arrays))
-
-
 def reference(*arrays) -> list:
     """Values of ``arrays`` from the reference interpreter (whole arrays, no distribution);
     the oracle that tests compare the distributed runtime with."""
@@ -186,3 +353,6 @@ def reference(*arrays) -> list:
     dev = _core.torch_device(arrays[0].device, arrays[0].comm)
     return [v.cpu().numpy() if v.dtype != torch.bfloat16 else v.float().cpu().numpy()
             for v in evaluate(nodes, arrays[0].comm, dev)]
+
+
+__all__ += ["PlanText", "STAGES", "run_passes"]

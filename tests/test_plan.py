@@ -147,7 +147,7 @@ def test_explain_marks_split_and_comm_lines():
     text = lh.explain(x.sum(0))
     assert "f32[1000@0, 8]" in text
     assert re.search(r"-- comm: allreduce\[sum\], 32 B/rank", text)
-    assert "totals: 2 kernels, 1 collectives" in text
+    assert "totals: 2 kernels (0 fused, 0 ops in them), 1 collectives" in text
 
 
 def test_fake_comm_refuses_to_compute():

@@ -122,6 +122,9 @@ def _canon(v):
     return v
 
 
+canonical = _canon  # attributes as hashable key material (used by the plan cache)
+
+
 def topo_order(outputs) -> list[Node]:
     """Inputs before users, deterministic (depth-first in input order), each node once."""
     order, seen, stack = [], set(), [(n, False) for n in reversed(list(outputs))]

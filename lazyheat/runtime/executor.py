@@ -28,6 +28,7 @@ from . import partial as P
 class Context:
     comm: cm.Comm
     device: torch.device
+    params: tuple = ()
 
     @property
     def rank(self) -> int:
@@ -129,6 +130,10 @@ def k_batch_allgather(node, args, ctx):
     return tuple(results)
 
 
+def k_param(node, args, ctx):
+    return ctx.params[node.attr("index")]
+
+
 def k_unbatch(node, args, ctx):
     return args[0][node.attr("index")]
 
@@ -140,7 +145,7 @@ KERNELS = {
     "transpose": k_transpose, "reshape": k_reshape, "slice": k_slice,
     "concatenate": k_concatenate, "redistribute": k_redistribute,
     "allreduce": k_allreduce, "allgather": k_allgather, "fused": F.k_fused,
-    "batch_allgather": k_batch_allgather, "unbatch": k_unbatch,
+    "batch_allgather": k_batch_allgather, "param": k_param, "unbatch": k_unbatch,
 }
 KERNELS.update({name: K.k_ewise for name in EWISE})
 
@@ -156,8 +161,11 @@ def guarded(comm: cm.Comm, what: str, fn, *args):
         comm.abort(f"lazyheat: rank {comm.rank} failed in {what}: {type(exc).__name__}: {exc}")
 
 
-def execute(outputs, comm: cm.Comm, device="cpu") -> list:
-    """Run the physical graph reachable from ``outputs``; return their local values."""
+def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None) -> list:
+    """Run the physical graph reachable from ``outputs``; return their local values.
+
+    ``params[i]`` is the local tensor behind ``param`` leaf i (data the user holds: never
+    freed or overwritten). ``profile``, a dict, receives each node's seconds by ``id``."""
     if isinstance(comm, cm.FakeComm):
         raise RuntimeError(f"cannot compute on {comm!r}: it only plans; use it with explain()")
     order = topo_order(outputs)
@@ -166,7 +174,7 @@ def execute(outputs, comm: cm.Comm, device="cpu") -> list:
         for i in n.inputs:
             uses[id(i)] = uses.get(id(i), 0) + 1
     keep = {id(o) for o in outputs}
-    ctx = Context(comm, torch.device(device))
+    ctx = Context(comm, torch.device(device), tuple(params))
     debug = int(os.environ.get("LAZYHEAT_DEBUG", "0") or 0)
     vals = {}
     for n in order:
@@ -179,6 +187,8 @@ def execute(outputs, comm: cm.Comm, device="cpu") -> list:
             at = getattr(exc, "lazyheat_node", n)  # a fused group names its failing member
             comm.abort(f"lazyheat: rank {comm.rank} failed in {at.op} "
                        f"({at.aval.type_str()}) from {at.loc}: {type(exc).__name__}: {exc}")
+        if profile is not None:
+            profile[id(n)] = time.perf_counter() - t0
         if debug >= 2 and comm.rank == 0:
             print(f"lazyheat: {n.op:<14} {n.aval.type_str():<24} "
                   f"{(time.perf_counter() - t0) * 1e3:8.3f} ms")

@@ -1,0 +1,327 @@
+"""Readable plans: text (an SSA listing), JSON (schema ``lazyheat.plan/1``) and DOT.
+
+All three render the same description of a plan, built here once per node:
+
+- every node: SSA name (``%3``), op, attributes, inputs, type (``f32[1000@0, 8]``: dtype,
+  shape, the split axis marked ``@``; ``~`` marks unbalanced blocks), the user's source line;
+- fused groups: their members (``t0 = multiply(%1, 2)``) and the closing reduction;
+- communication: the collective and the bytes the busiest rank receives;
+- totals: kernels, collectives, bytes moved per rank, estimated peak memory per rank;
+- with ``analyze=True``: measured seconds and bytes received per step, min and max over ranks.
+
+JSON schema ``lazyheat.plan/1``: ``{"schema", "stage", "world_size", "rewrites": [str],
+"nodes": [node], "outputs": [id], "totals": {...}}`` where a node is ``{"id", "op", "inputs":
+[id], "attrs": {name: str}, "type", "shape", "dtype", "split", "counts", "loc", "partial"}`` plus
+``"comm": {"kind", "bytes_per_rank"}`` for communication, ``"group": {"members": [{"name",
+"op", "args", "attrs", "type", "loc"}], "closer": member | null}`` for fused nodes and
+``"measured": {"seconds_min", "seconds_max", "bytes_min", "bytes_max"}`` after ``analyze``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .graph import topo_order
+from .graph.layout import recv_bytes
+from .passes.batch import state_bytes
+
+SCHEMA = "lazyheat.plan/1"
+COLLECTIVES = {"redistribute", "allreduce", "allgather", "batch_allgather"}
+FORMATS = ("text", "json", "dot")
+
+
+class PlanText(str):
+    """Plan text that prints on rank 0 only (``print`` shows it once under mpiexec); its
+    content, as a string, is the same on every rank."""
+
+    rank = 0
+
+    def __str__(self) -> str:
+        return str.__str__(self) if self.rank == 0 else ""
+
+
+# ---------------------------------------------------------------- communication
+def comm_kind(node) -> str:
+    """Which collective a communication node is, and whether it is free."""
+    if node.op == "allreduce":
+        return f"allreduce[{node.attr('op')}]"
+    if node.op == "allgather":
+        return "allgather"
+    if node.op == "batch_allgather":
+        return f"allgather (batch of {len(node.attr('kinds'))} reductions)"
+    src, dst = node.inputs[0].aval.layout, node.aval.layout
+    if dst[0] is None:
+        return "allgather"
+    if src[0] is None:
+        return "slice (local, free)"
+    if src[0] == dst[0]:
+        return "alltoall (rebalance)"
+    return f"alltoall (split {src[0]} -> {dst[0]})"
+
+
+def comm_bytes_per_rank(node) -> list[int]:
+    """Bytes each rank receives for a communication node."""
+    a, p = node.aval, node.aval.comm.size
+    if p == 1:
+        return [0]
+    if node.op == "allreduce":
+        return [a.nbytes] * p
+    if node.op == "allgather":
+        return [state_bytes(node.inputs[0]) * (p - 1)] * p
+    if node.op == "batch_allgather":
+        return [a.nbytes * (p - 1)] * p
+    src = node.inputs[0].aval
+    return recv_bytes(a.shape, a.dtype.itemsize, src.layout, a.layout, p,
+                      node.attr("src_starts"))
+
+
+def comm_bytes(node) -> int:
+    """Bytes the busiest rank receives for a communication node."""
+    return max(comm_bytes_per_rank(node))
+
+
+def is_free(node) -> bool:
+    return node.op == "redistribute" and node.inputs[0].aval.split is None
+
+
+# ---------------------------------------------------------------- description
+def _fmt_attrs(node) -> dict:
+    skip = {"buf", "scalars", "nargs", "cdtype", "members", "args", "closer", "kinds", "count"}
+    out = {}
+    for k, v in node.attrs:
+        if k == "params":  # (name, value) pairs of a random distribution
+            out.update({pk: repr(pv) for pk, pv in v})
+        elif k == "ddof" and not v:
+            continue
+        elif k not in skip:
+            out[k] = repr(v) if not isinstance(v, str) else v
+    return out
+
+
+def _call(op, args, attrs, scalars=(), nargs=None) -> str:
+    args = list(args)
+    for pos, v in sorted(scalars):
+        args.insert(pos, repr(v))
+    inner = f"[{', '.join(f'{k}={v}' for k, v in attrs.items())}]" if attrs else ""
+    return f"{op}{inner}({', '.join(args)})"
+
+
+def _member_info(m, args, name):
+    return {"name": name, "op": m.op, "args": args, "attrs": _fmt_attrs(m),
+            "scalars": list(m.attr("scalars", ())), "type": m.aval.type_str(), "loc": m.loc}
+
+
+def describe(plan) -> dict:
+    """The plan as plain data (the JSON document, minus serialization)."""
+    order = topo_order(plan.outputs)
+    name = {id(n): f"%{i}" for i, n in enumerate(order)}
+    nodes = []
+    for n in order:
+        a = n.aval
+        d = {"id": name[id(n)], "op": n.op, "inputs": [name[id(i)] for i in n.inputs],
+             "attrs": _fmt_attrs(n), "scalars": list(n.attr("scalars", ())),
+             "type": a.type_str(), "shape": list(a.shape), "dtype": a.dtype.name,
+             "split": a.split, "counts": None if a.counts is None else list(a.counts),
+             "loc": n.loc, "partial": n.op == "reduce_partial" or bool(n.attr("partial"))}
+        if n.op in COLLECTIVES:
+            d["comm"] = {"kind": comm_kind(n), "bytes_per_rank": comm_bytes(n),
+                         "free": is_free(n)}
+        if n.op == "fused":
+            d["group"] = _group_info(n, [name[id(i)] for i in n.inputs])
+            d["partial"] = d["group"]["closer"] is not None and \
+                n.attr("closer").op == "reduce_partial"
+        if plan.measured and id(n) in plan.measured:
+            d["measured"] = plan.measured[id(n)]
+        nodes.append(d)
+    return {"schema": SCHEMA, "stage": plan.stage, "world_size": plan.world_size,
+            "rewrites": list(plan.notes), "nodes": nodes,
+            "outputs": [name[id(o)] for o in plan.outputs], "totals": plan_totals(plan)}
+
+
+def _group_info(n, ext_names) -> dict:
+    members = []
+    for j, (m, refs) in enumerate(zip(n.attr("members"), n.attr("args"))):
+        args = [f"t{r}" if r >= 0 else ext_names[-1 - r] for r in refs]
+        members.append(_member_info(m, args, f"t{j}"))
+    closer = n.attr("closer")
+    last = f"t{len(members) - 1}"
+    return {"members": members,
+            "closer": None if closer is None else _member_info(closer, [last], "out")}
+
+
+def plan_totals(plan) -> dict:
+    """Kernels, collectives, bytes moved per rank (max) and estimated peak memory per rank."""
+    order = topo_order(plan.outputs)
+    kernels = sum(1 for n in order if n.op not in COLLECTIVES and n.op not in ("param", "unbatch"))
+    comms = [n for n in order if n.op in COLLECTIVES and not is_free(n)]
+    fused = [n for n in order if n.op == "fused"]
+    return {"kernels": kernels, "fused_kernels": len(fused),
+            "fused_ops": sum(len(n.attr("members")) for n in fused),
+            "collectives": len(comms),
+            "bytes_moved_per_rank": sum(comm_bytes(n) for n in comms),
+            "peak_bytes_per_rank": peak_bytes(order, plan.outputs)}
+
+
+def _local_bytes(aval) -> int:
+    if aval.split is None or not aval.shape[aval.split]:
+        return aval.nbytes
+    return aval.nbytes // aval.shape[aval.split] * max(aval.counts)
+
+
+def peak_bytes(order, outputs) -> int:
+    """Largest sum of live values on the busiest rank while the plan runs (inputs held by
+    the user count throughout; fused intermediates live in chunks and are not counted)."""
+    uses = {}
+    for n in order:
+        for i in n.inputs:
+            uses[id(i)] = uses.get(id(i), 0) + 1
+    keep = {id(o) for o in outputs}
+    live = sum(_local_bytes(n.aval) for n in order if n.op == "param")
+    peak = live
+    for n in order:
+        if n.op in ("param", "unbatch"):
+            continue
+        live += _local_bytes(n.aval) * (n.aval.comm.size if n.op == "batch_allgather" else 1)
+        peak = max(peak, live)
+        for i in n.inputs:
+            uses[id(i)] -= 1
+            if uses[id(i)] == 0 and id(i) not in keep and i.op != "param":
+                live -= _local_bytes(i.aval)
+    return peak
+
+
+# ---------------------------------------------------------------- text
+def _mb(b) -> str:
+    return f"{b} B" if b < 1 << 20 else f"{b / (1 << 20):.1f} MiB"
+
+
+def _measured(m) -> str:
+    if not m:
+        return ""
+    s = f"  [{m['seconds_min'] * 1e3:.3f}..{m['seconds_max'] * 1e3:.3f} ms"
+    if m["bytes_max"]:
+        s += f", {m['bytes_min']}..{m['bytes_max']} B recv"
+    return s + "]"
+
+
+def text_of(doc) -> str:
+    lines = [f"plan for {doc['world_size']} rank(s), stage {doc['stage']}"]
+    for r in doc["rewrites"]:
+        lines.append(f"  rewrite: {r}")
+    for d in doc["nodes"]:
+        head = f"{d['id']:>5} = " + _call(d["op"], d["inputs"], d["attrs"], d["scalars"])
+        if d["op"] == "fused":
+            head = f"{d['id']:>5} = fused({', '.join(d['inputs'])}) {{"
+        line = f"{head:<60} : {d['type']}"
+        if d["partial"]:
+            line += " partial"  # per-rank part of the value, combined by the next collective
+        if d["loc"] and d["op"] not in ("param", "data"):
+            line += f"    # {d['loc']}"
+        lines.append(line + _measured(d.get("measured")))
+        if "group" in d:
+            g = d["group"]
+            for m in g["members"] + ([g["closer"]] if g["closer"] else []):
+                body = f"          {m['name']} = " + _call(m["op"], m["args"], m["attrs"],
+                                                         m["scalars"])
+                lines.append(f"{body:<60} : {m['type']}")
+            lines.append("        }")
+        if "comm" in d:
+            c = d["comm"]
+            lines.append(f"        -- comm: {c['kind']}, {c['bytes_per_rank']} B/rank")
+    t = doc["totals"]
+    lines.append(f"outputs: {', '.join(doc['outputs'])}")
+    lines.append(f"totals: {t['kernels']} kernels ({t['fused_kernels']} fused, "
+                 f"{t['fused_ops']} ops in them), {t['collectives']} collectives, "
+                 f"{t['bytes_moved_per_rank']} B moved per rank (max), "
+                 f"peak ~{_mb(t['peak_bytes_per_rank'])} per rank (estimate)")
+    return "\n".join(lines)
+
+
+def format_plan(outputs, notes=()) -> str:
+    """Text of physical outputs (what ``LAZYHEAT_DEBUG=1`` prints)."""
+    from .plan import Plan
+    return text_of(describe(Plan(outputs, "physical", notes, [], outputs[0].aval.comm)))
+
+
+def plan_text(plan) -> str:
+    return text_of(describe(plan))
+
+
+def plan_json(plan) -> dict:
+    return describe(plan)
+
+
+# ---------------------------------------------------------------- dot
+def _q(s) -> str:
+    return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def plan_dot(plan) -> str:
+    """Graphviz: one box per op, fused groups as clusters, communication as ellipses with
+    edges labelled by the bytes each rank receives."""
+    doc = describe(plan)
+    out = ["digraph plan {", "  rankdir=TB;", '  node [shape=box, fontname="monospace"];',
+           f"  label={_q(doc['stage'] + ' plan for ' + str(doc['world_size']) + ' rank(s)')};"]
+    port = {}  # SSA id -> the dot node that yields its value
+    for d in doc["nodes"]:
+        nid = "n" + d["id"][1:]
+        if "group" in d:
+            g = d["group"]
+            out.append(f"  subgraph cluster_{nid} {{")
+            out.append(f"    label={_q('fused ' + d['id'])}; style=dashed;")
+            members = g["members"] + ([g["closer"]] if g["closer"] else [])
+            for m in members:
+                out.append(f"    {nid}_{m['name']} [label={_q(m['op'] + chr(10) + m['type'])}];")
+            out.append("  }")
+            for m in members:
+                for a in m["args"]:
+                    src = f"{nid}_{a}" if a.startswith("t") else port[a]
+                    out.append(f"  {src} -> {nid}_{m['name']};")
+            port[d["id"]] = f"{nid}_{members[-1]['name']}"
+            continue
+        shape = ", shape=ellipse" if "comm" in d else ""
+        label = f"{d['id']} {d['op']}\n{d['type']}"
+        out.append(f"  {nid} [label={_q(label)}{shape}];")
+        for i in d["inputs"]:
+            edge = f"  {port[i]} -> {nid}"
+            if "comm" in d:
+                edge += f" [label={_q(str(d['comm']['bytes_per_rank']) + ' B/rank')}]"
+            out.append(edge + ";")
+        port[d["id"]] = nid
+    out.append("}")
+    return "\n".join(out)
+
+
+def render(plan, fmt):
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    if fmt == "json":
+        text = json.dumps(plan_json(plan), indent=1)
+    elif fmt == "dot":
+        text = plan_dot(plan)
+    else:
+        text = plan_text(plan)
+    out = PlanText(text)
+    out.rank = plan.comm.rank
+    return out
+
+
+# ---------------------------------------------------------------- analyze
+def gather_profile(plan, profile) -> dict:
+    """Per-node {seconds_min/max, bytes_min/max} over ranks, from this rank's ``profile``
+    (node id -> seconds). One all-gather: every rank must call it."""
+    order = topo_order(plan.outputs)
+    comm = plan.comm
+    mine = []
+    for n in order:
+        b = comm_bytes_per_rank(n)[comm.rank % max(1, len(comm_bytes_per_rank(n)))] \
+            if n.op in COLLECTIVES and not is_free(n) else 0
+        mine.append((profile.get(id(n), 0.0), b))
+    every = comm.mpi.allgather(mine) if comm.size > 1 else [mine]
+    out = {}
+    for k, n in enumerate(order):
+        ts = [r[k][0] for r in every]
+        bs = [r[k][1] for r in every]
+        out[id(n)] = {"seconds_min": min(ts), "seconds_max": max(ts),
+                      "bytes_min": min(bs), "bytes_max": max(bs)}
+    return out
