@@ -49,7 +49,7 @@ from .graph.dtypes import (
 )
 from .linalg import dot, matmul, permute_dims, transpose
 from .manipulation import balance, concatenate, expand_dims, reshape, resplit, squeeze, stack
-from .plan import Plan, clear_plan_cache, compute, explain, plan, plan_cache_info
+from .planner import Plan, clear_plan_cache, compute, explain, plan, plan_cache_info
 from .reductions import (
                        all,
                        amax,

@@ -103,7 +103,7 @@ class LazyArray:
     # ------------------------------------------------------------ materializing
     def compute(self) -> LazyArray:
         """Run the plan for this array; returns it, now backed by materialized data."""
-        from .plan import compute
+        from .planner import compute
 
         compute(self)
         return self
@@ -116,7 +116,7 @@ class LazyArray:
 
     def numpy(self) -> np.ndarray:
         """The whole array as NumPy on every rank (gathers split arrays)."""
-        from .plan import to_numpy
+        from .planner import to_numpy
 
         return to_numpy(self)
 

@@ -239,7 +239,7 @@ def text_of(doc) -> str:
 
 def format_plan(outputs, notes=()) -> str:
     """Text of physical outputs (what ``LAZYHEAT_DEBUG=1`` prints)."""
-    from .plan import Plan
+    from .planner import Plan
     return text_of(describe(Plan(outputs, "physical", notes, [], outputs[0].aval.comm)))
 
 

@@ -29,9 +29,9 @@ def _launched_rank() -> int:
 
 def pytest_configure(config):
     # every plan built during the tests is checked by the verifier after each pass
-    import lazyheat.plan
+    import lazyheat.planner
 
-    lazyheat.plan.VERIFY_PASSES = True
+    lazyheat.planner.VERIFY_PASSES = True
     # Under mpiexec every rank reports; failures in tests/mpi are raised on all ranks
     # together, so ranks other than 0 report them in one line each.
     if _launched_rank() > 0:

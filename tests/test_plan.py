@@ -15,7 +15,7 @@ from lazyheat.graph import rules as ru
 from lazyheat.graph import topo_order
 from lazyheat.graph.layout import balanced_counts, recv_bytes, transfer_matrix
 from lazyheat.passes import eliminate_common_subexpressions, lower, verify
-from lazyheat.plan import comm_bytes, comm_kind, physical_plan
+from lazyheat.planner import comm_bytes, comm_kind, physical_plan
 
 SIZES = [1, 2, 3, 4, 7, 64]
 

@@ -112,13 +112,15 @@ class Node:
 
 def _canon(v):
     """Attributes as key material: floats by their bits, so 0.0 and -0.0 stay distinct (and
-    NaN equals NaN); containers recursively."""
-    if isinstance(v, float):
+    NaN equals NaN); containers recursively. Type dispatch keeps it cheap: the plan cache
+    keys every node of every graph it sees."""
+    t = type(v)
+    if t is tuple:
+        return tuple([_canon(x) for x in v])
+    if t is float:
         return ("f", v.hex())
-    if isinstance(v, complex):
+    if t is complex:
         return ("c", v.real.hex(), v.imag.hex())
-    if isinstance(v, tuple):
-        return tuple(_canon(x) for x in v)
     return v
 
 
@@ -143,12 +145,20 @@ def topo_order(outputs) -> list[Node]:
     return order
 
 
+_INTERNAL: dict = {}  # file name -> (inside lazyheat or frozen, base name)
+
+
 def user_location() -> str:
-    """``file:line`` of the innermost frame outside the lazyheat package (the user's line)."""
+    """``file:line`` of the innermost frame outside the lazyheat package (the user's line).
+    Called for every node built, so file names are classified once and remembered."""
     f = sys._getframe(1)
-    while f is not None and (f.f_code.co_filename.startswith(_PKG_DIR)
-                          or f.f_code.co_filename.startswith("<frozen")):
+    while f is not None:
+        name = f.f_code.co_filename
+        info = _INTERNAL.get(name)
+        if info is None:
+            inside = name.startswith(_PKG_DIR) or name.startswith("<frozen")
+            info = _INTERNAL[name] = (inside, os.path.basename(name))
+        if not info[0]:
+            return f"{info[1]}:{f.f_lineno}"
         f = f.f_back
-    if f is None:
-        return "<unknown>"
-    return f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno}"
+    return "<unknown>"

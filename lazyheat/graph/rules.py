@@ -31,6 +31,9 @@ def _add(c1, c2):
 
 
 def broadcast_shapes(shapes, op: str) -> tuple:
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return tuple(first)
     nd = max((len(s) for s in shapes), default=0)
     out = []
     for i in range(nd):

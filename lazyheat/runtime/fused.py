@@ -18,6 +18,8 @@ Chunk size: ``LAZYHEAT_CHUNK`` elements per chunk (default below, chosen by meas
 from __future__ import annotations
 
 import os
+import weakref
+from types import SimpleNamespace
 
 import torch
 
@@ -53,6 +55,7 @@ _FAST_BOOL = {"equal", "not_equal", "less", "less_equal", "greater", "greater_eq
 
 
 def compile_member(m, ctx):
+    # ``ctx`` here only carries the device: compiled programs are cached across runs
     """A function of the member's array operands that returns its value. Simple ops call
     their torch function directly, with scalars made 0-d tensors once per kernel call;
     everything else goes through ``kernels.k_ewise``."""
@@ -115,9 +118,25 @@ def _chunk_plan(closer):
     return ("combine", fn) if fn in _COMBINE else None
 
 
+# fused node -> {device: compiled program}; plans are cached, so programs are reused
+_PROGRAMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _program(node, members, refs, device):
+    per_dev = _PROGRAMS.get(node)
+    if per_dev is None:
+        per_dev = _PROGRAMS[node] = {}
+    prog = per_dev.get(device)
+    if prog is None:
+        dev_ctx = SimpleNamespace(device=device)
+        prog = per_dev[device] = [(m, compile_member(m, dev_ctx), r)
+                                  for m, r in zip(members, refs)]
+    return prog
+
+
 def k_fused(node, args, ctx):
     members, refs, closer = node.attr("members"), node.attr("args"), node.attr("closer")
-    program = [(m, compile_member(m, ctx), r) for m, r in zip(members, refs)]
+    program = _program(node, members, refs, ctx.device)
     shape = members[-1].aval.local_shape(ctx.rank)
     row = 1
     for s in shape[1:]:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import lazyheat as lh
-from lazyheat.plan import reference
+from lazyheat.planner import reference
 
 
 def pipelines(split_a, split_b):
