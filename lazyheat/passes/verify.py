@@ -16,7 +16,10 @@ def verify(outputs, physical: bool = False) -> None:
     - every aval is consistent: counts present iff split, summing to the split extent, one per
       rank of the array's communicator; split a valid axis;
     - all nodes share one communicator;
-    - physically lowered graphs: every elementwise input's layout lines up with its output.
+    - fused groups: members share the root's shape and layout, operand references point at
+      earlier members or external inputs, inner members are used exactly once, the closing
+      reduction reads the root;
+    - physically lowered graphs: no redistribute to the layout its input already has.
     """
     comm = None
     for n in topo_order(outputs):
@@ -26,6 +29,8 @@ def verify(outputs, physical: bool = False) -> None:
             comm = a.comm
         if a.comm is not comm:
             raise VerifyError(f"{where}: nodes from different communicators")
+        if n.op == "fused":
+            _verify_group(n, where)
         if a.split is None:
             if a.counts is not None:
                 raise VerifyError(f"{where}: replicated aval with counts {a.counts}")
@@ -38,3 +43,25 @@ def verify(outputs, physical: bool = False) -> None:
         if physical and n.op == "redistribute" and not n.attr("src_starts") and \
                 same_layout(n.inputs[0].aval.layout, a.layout):
             raise VerifyError(f"{where}: redistribute to the same layout")
+
+
+def _verify_group(n, where) -> None:
+    members, refs, closer = n.attr("members"), n.attr("args"), n.attr("closer")
+    root = members[-1]
+    used = [0] * len(members)
+    for j, (m, r) in enumerate(zip(members, refs)):
+        if m.aval.shape != root.aval.shape or m.aval.layout != root.aval.layout:
+            raise VerifyError(f"{where}: member {m.op} at {m.loc} has another shape or layout "
+                              "than its group")
+        if len(r) != len(m.inputs):
+            raise VerifyError(f"{where}: member {m.op} has {len(r)} operand refs for "
+                              f"{len(m.inputs)} inputs")
+        for i in r:
+            if i >= j or -1 - i >= len(n.inputs):
+                raise VerifyError(f"{where}: member {m.op} refers to operand {i} out of order")
+            if i >= 0:
+                used[i] += 1
+    if any(u != 1 for u in used[:-1]):
+        raise VerifyError(f"{where}: an inner member is not used exactly once in its group")
+    if closer is not None and closer.inputs[0] is not root:
+        raise VerifyError(f"{where}: the closing reduction does not read the group's root")

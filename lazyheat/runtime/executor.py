@@ -29,6 +29,7 @@ class Context:
     comm: cm.Comm
     device: torch.device
     params: tuple = ()
+    donated: tuple = ()  # inputs of the running node that it may overwrite (see execute)
 
     @property
     def rank(self) -> int:
@@ -177,16 +178,25 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None) -> li
     ctx = Context(comm, torch.device(device), tuple(params))
     debug = int(os.environ.get("LAZYHEAT_DEBUG", "0") or 0)
     vals = {}
+    # Memory planning: how many live values share each storage. A value at its last use,
+    # whose storage nothing else alive shares, may be overwritten by the fused kernel that
+    # consumes it (its output reuses the buffer). Data the user holds (params, data leaves)
+    # is pinned and never donated.
+    owners: dict = {}
     for n in order:
         t0 = time.perf_counter()
+        if n.op == "fused":
+            ctx.donated = _donatable(n, vals, uses, keep, owners)
         try:
-            vals[id(n)] = KERNELS[n.op](n, [vals[id(i)] for i in n.inputs], ctx)
+            v = vals[id(n)] = KERNELS[n.op](n, [vals[id(i)] for i in n.inputs], ctx)
         except Exception as exc:  # noqa: BLE001 - any failure must end every rank
             if comm.size == 1:
                 raise
             at = getattr(exc, "lazyheat_node", n)  # a fused group names its failing member
             comm.abort(f"lazyheat: rank {comm.rank} failed in {at.op} "
                        f"({at.aval.type_str()}) from {at.loc}: {type(exc).__name__}: {exc}")
+        ctx.donated = ()
+        _own(owners, v, 1 << 30 if n.op in ("param", "data") else 1)
         if profile is not None:
             profile[id(n)] = time.perf_counter() - t0
         if debug >= 2 and comm.rank == 0:
@@ -195,5 +205,30 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None) -> li
         for i in n.inputs:
             uses[id(i)] -= 1
             if uses[id(i)] == 0 and id(i) not in keep:
-                del vals[id(i)]
+                _own(owners, vals.pop(id(i)), -1)
     return [vals[id(o)] for o in outputs]
+
+
+def _storage(v):
+    if torch.is_tensor(v) and v.numel():
+        return v.untyped_storage().data_ptr()
+    return None
+
+
+def _own(owners, v, delta) -> None:
+    for t in v if isinstance(v, tuple) else (v,):
+        ptr = _storage(t)
+        if ptr is not None:
+            owners[ptr] = owners.get(ptr, 0) + delta
+
+
+def _donatable(n, vals, uses, keep, owners) -> tuple:
+    """Indices of ``n``'s inputs whose buffers die here and are shared with nothing alive."""
+    out = []
+    for k, i in enumerate(n.inputs):
+        if uses[id(i)] != 1 or id(i) in keep or n.inputs.count(i) != 1:
+            continue
+        ptr = _storage(vals[id(i)])
+        if ptr is not None and owners.get(ptr) == 1:
+            out.append(k)
+    return tuple(out)

@@ -152,6 +152,8 @@ def k_fused(node, args, ctx):
     cut = [torch.is_tensor(a) and a.ndim == len(shape) and a.shape[0] == n for a in args]
     mode, fn = plan
     result = None
+    if closer is None:  # write into a dead temporary of the right shape, if one is donated
+        result = _donated_buffer(node, args, ctx, shape)
     for r0 in range(0, n, rows_per_chunk):
         r1 = min(n, r0 + rows_per_chunk)
         value = run_members(program, [a[r0:r1] if c else a for a, c in zip(args, cut)])
@@ -170,6 +172,18 @@ def k_fused(node, args, ctx):
             count *= shape[a]
         result = (result / count).to(K.tdtype(closer.aval.dtype))
     return result
+
+
+def _donated_buffer(node, args, ctx, shape):
+    """A donated input that can hold the output: same local shape and dtype, contiguous.
+    Chunk i of it is read before chunk i of the output is written, and no chunk reads
+    another chunk's rows, so the output may overwrite it in place."""
+    want = K.tdtype(node.aval.dtype)
+    for k in getattr(ctx, "donated", ()):
+        a = args[k]
+        if tuple(a.shape) == tuple(shape) and a.dtype == want and a.is_contiguous():
+            return a
+    return None
 
 
 def _chunk_reduce(closer, fn, value):
