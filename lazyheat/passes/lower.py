@@ -63,7 +63,7 @@ def _lower_one(n: Node, ins: list) -> Node:
         a, b = ins
         req_a, req_b, out, partial = ru.matmul_plan(a.aval, b.aval, n.aval.shape, p)
         ins2 = (move(a, req_a, loc), move(b, req_b, loc))
-        if not partial:
+        if not partial or p == 1:  # one rank holds all of k: nothing to combine
             return Node("matmul", ins2, n.attrs, n.aval, loc)
         part = Node("matmul", ins2, n.attrs + (("partial", "sum"),), n.aval, loc)
         return Node("allreduce", (part,), {"op": "sum"}, n.aval, loc)
