@@ -142,7 +142,8 @@ def run_passes(logical, stage="physical", world_size=None):
         return outs, notes
     outs = _checked("lower", lower(outs), True)
     outs = _checked("batch", batch_collectives(outs), True)
-    outs = _checked("fuse", fuse(outs), True)
+    if os.environ.get("LAZYHEAT_FUSE", "1") != "0":  # =0: one kernel per op (for comparison)
+        outs = _checked("fuse", fuse(outs), True)
     return outs, notes
 
 

@@ -38,6 +38,17 @@ _COMBINE = {
 }
 
 
+TIERS = ("pooled", "alloc")
+
+
+def tier() -> str:
+    """How chunks run: "pooled" (torch ops with ``out=`` into chunk buffers reused in place
+    along the chain) or "alloc" (each op allocates its chunk result). ``LAZYHEAT_FUSED_TIER``
+    overrides the default; see bench/fusion_tiers.py for the measurements behind it."""
+    value = os.environ.get("LAZYHEAT_FUSED_TIER", "pooled")
+    return value if value in TIERS else "pooled"
+
+
 def chunk_elements() -> int:
     value = os.environ.get("LAZYHEAT_CHUNK", "")
     return int(value) if value.strip().lstrip("-").isdigit() else DEFAULT_CHUNK
@@ -55,40 +66,48 @@ _FAST_BOOL = {"equal", "not_equal", "less", "less_equal", "greater", "greater_eq
 
 
 def compile_member(m, ctx):
-    # ``ctx`` here only carries the device: compiled programs are cached across runs
-    """A function of the member's array operands that returns its value. Simple ops call
-    their torch function directly, with scalars made 0-d tensors once per kernel call;
-    everything else goes through ``kernels.k_ewise``."""
+    """(call, call_out) for a member: ``call(ops)`` returns its value; ``call_out(ops, out)``
+    writes it into ``out`` (None when the op has no such fast form). Simple ops call their
+    torch function directly, with scalars made 0-d tensors once; everything else goes through
+    ``kernels.k_ewise``. ``ctx`` only carries the device: compiled programs are cached."""
     cdt = m.attr("cdtype")
     fn = K.EWISE_FN.get(m.op)
     fast = cdt is not None and (m.op in _FAST and m.aval.dtype == cdt or m.op in _FAST_BOOL)
     if fast and m.op.startswith("logical_"):
         fast = cdt.name == "bool"
     if not fast or any(i.aval.dtype != cdt for i in m.inputs):
-        return lambda ops: K.k_ewise(m, ops, ctx)
+        return (lambda ops: K.k_ewise(m, ops, ctx)), None
     tdt = K.tdtype(cdt)
     consts = {p: torch.tensor(v, dtype=tdt, device=ctx.device)
               for p, v in m.attr("scalars", ())}
     if not consts:
-        return lambda ops: fn(*ops)
+        return (lambda ops: fn(*ops)), (lambda ops, out: fn(*ops, out=out))
     nargs = m.attr("nargs", len(m.inputs))
     if nargs == 2 and len(consts) == 1:
         if 0 in consts:
             c0 = consts[0]
-            return lambda ops: fn(c0, ops[0])
+            return (lambda ops: fn(c0, ops[0])), (lambda ops, out: fn(c0, ops[0], out=out))
         c1 = consts[1]
-        return lambda ops: fn(ops[0], c1)
-    return lambda ops: K.k_ewise(m, ops, ctx)
+        return (lambda ops: fn(ops[0], c1)), (lambda ops, out: fn(ops[0], c1, out=out))
+    return (lambda ops: K.k_ewise(m, ops, ctx)), None
 
 
-def run_members(program, inputs):
+def run_members(program, inputs, bufs=None, root_out=None, rows=0):
     """Evaluate a compiled group on ``inputs``; returns the root's value. Each inner member has
-    one consumer, so its value is dropped as soon as that consumer ran."""
+    one consumer, so its value is dropped as soon as that consumer ran. With ``bufs`` (the
+    pooled tier), members with a fast form write into their preassigned chunk buffers, and
+    the root into ``root_out`` when given; ``rows`` is the chunk's row count."""
     vals = [None] * len(program)
-    for j, (m, call, r) in enumerate(program):
+    last = len(program) - 1
+    for j, (m, call, call_out, r) in enumerate(program):
         ops = [vals[i] if i >= 0 else inputs[-1 - i] for i in r]
         try:
-            vals[j] = call(ops)
+            if bufs is not None and call_out is not None and bufs[j] is not None:
+                out = root_out if j == last and root_out is not None else \
+                    bufs[j][:rows]
+                vals[j] = call_out(ops, out)
+            else:
+                vals[j] = call(ops)
         except Exception as exc:
             exc.lazyheat_node = m  # the executor's error names the member and its line
             raise
@@ -96,6 +115,21 @@ def run_members(program, inputs):
             if i >= 0:
                 vals[i] = None
     return vals[-1]
+
+
+def _pool(program, rows, shape, device):
+    """Chunk buffers for the pooled tier: a member writes into the buffer of a member operand
+    that dies with it (same dtype), else into a fresh one; slow members get none."""
+    bufs = [None] * len(program)
+    for j, (m, _, call_out, r) in enumerate(program):
+        if call_out is None:
+            continue
+        dt = K.tdtype(m.aval.dtype)
+        reuse = next((bufs[i] for i in r if i >= 0 and bufs[i] is not None
+                      and bufs[i].dtype == dt), None)
+        bufs[j] = reuse if reuse is not None else \
+            torch.empty((rows,) + tuple(shape[1:]), dtype=dt, device=device)
+    return bufs
 
 
 def _close(closer, value, ctx):
@@ -129,7 +163,7 @@ def _program(node, members, refs, device):
     prog = per_dev.get(device)
     if prog is None:
         dev_ctx = SimpleNamespace(device=device)
-        prog = per_dev[device] = [(m, compile_member(m, dev_ctx), r)
+        prog = per_dev[device] = [(m, *compile_member(m, dev_ctx), r)
                                   for m, r in zip(members, refs)]
     return prog
 
@@ -154,9 +188,22 @@ def k_fused(node, args, ctx):
     result = None
     if closer is None:  # write into a dead temporary of the right shape, if one is donated
         result = _donated_buffer(node, args, ctx, shape)
+    pooled = tier() == "pooled"
+    bufs = _pool(program, rows_per_chunk, shape, ctx.device) if pooled else None
+    if pooled and closer is None and result is None:
+        result = torch.empty(shape, dtype=K.tdtype(node.aval.dtype), device=ctx.device)
     for r0 in range(0, n, rows_per_chunk):
         r1 = min(n, r0 + rows_per_chunk)
-        value = run_members(program, [a[r0:r1] if c else a for a, c in zip(args, cut)])
+        ins = [a[r0:r1] if c else a for a, c in zip(args, cut)]
+        if pooled:
+            dest = result[r0:r1] if closer is None else None
+            value = run_members(program, ins, bufs, dest, r1 - r0)
+            if closer is None:
+                if value is not dest:
+                    dest.copy_(value)
+                continue
+        else:
+            value = run_members(program, ins)
         if mode == "rows":
             part = value if closer is None else _close(closer, value, ctx)
             if result is None:
