@@ -91,7 +91,10 @@ def lasso(ctx, p):
     Xn, yn = data.lasso_inputs(p, *_rows(ctx, p["rows"]))
     X, y, lam = _local(Xn), _local(yn), p["lam"]
 
-    def run():  # HeAT's coordinate descent; theta lives on the host as in HeAT
+    # theta lives on the host as in HeAT: one compute per coordinate. (Keeping theta lazy
+    # for a whole iteration would need one compute per iteration only, but planning a chain
+    # of dependent coordinate updates currently takes time exponential in its length.)
+    def run():
         theta = np.zeros(X.shape[1], np.float32)
         for _ in range(p["iters"]):
             for j in range(X.shape[1]):

@@ -7,7 +7,7 @@ import torch
 
 from .. import data
 from ..common import Case, NotAvailable
-from .numpy_impl import lasso_checksum, overhead_chain, soft_threshold
+from .numpy_impl import overhead_chain
 
 
 def versions():
@@ -67,19 +67,7 @@ def kmeans(ctx, p):
 
 
 def lasso(ctx, p):
-    Xn, yn = data.lasso_inputs(p)
-    X, y, lam = _t(Xn), _t(yn), p["lam"]
-
-    def run():  # HeAT's coordinate descent (a full X @ theta per coordinate)
-        theta = torch.zeros(X.shape[1])
-        for _ in range(p["iters"]):
-            for j in range(X.shape[1]):
-                xj = X[:, j]
-                rho = float((xj * (y - X @ theta + theta[j] * xj)).mean())
-                theta[j] = rho if j == 0 else soft_threshold(rho, lam)
-        return theta
-    return Case(run, lambda t: lasso_checksum(t.numpy()),
-                notes="HeAT's algorithm written by hand")
+    raise NotAvailable("torch has no Lasso")
 
 
 def transpose_sum(ctx, p):

@@ -1,0 +1,184 @@
+"""Dask arrays, two configurations:
+
+* ``dask-dist``: ``distributed.LocalCluster`` with R worker processes of one thread each;
+* ``dask-threads``: Dask's default threaded scheduler with R threads.
+
+Inputs are generated chunk by chunk (``map_blocks`` over the shared generator, on the
+workers) and persisted before timing. Rows are chunked as Dask's ``"auto"`` would, but into
+at least two chunks per worker so that every worker has work; columns stay whole. Results
+that are arrays are persisted (kept on the workers), scalars and small arrays computed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import data
+from ..common import Case, NotAvailable
+from .numpy_impl import overhead_chain
+
+da = dask = None
+_client = None
+
+
+def setup(ctx):
+    global da, dask, _client
+    import dask as _dask
+    import dask.array as _da
+
+    da, dask = _da, _dask
+    if ctx.config == "dask-dist":
+        from distributed import Client, LocalCluster
+
+        cluster = LocalCluster(n_workers=ctx.workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, memory_limit=0)
+        _client = Client(cluster)
+    else:
+        dask.config.set(scheduler="threads", num_workers=ctx.workers)
+
+
+def teardown(ctx):
+    if _client is not None:
+        cluster = _client.cluster
+        _client.close()
+        cluster.close()
+
+
+def versions():
+    import distributed
+
+    return {"dask": dask.__version__, "distributed": distributed.__version__}
+
+
+def worker_rss_mb(ctx):
+    """The largest peak RSS among the worker processes (dask-dist only)."""
+    if _client is None:
+        return 0.0
+
+    def peak():
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return max(_client.run(peak).values())
+
+
+def _wait(x):
+    if _client is not None:
+        from distributed import wait
+
+        wait(x)
+    return x
+
+
+def _gen(ctx, shape, make):
+    """A persisted Dask array of ``shape`` whose rows [r0, r1) are ``make(r0, r1)``."""
+    auto = da.core.normalize_chunks(("auto",) + (-1,) * (len(shape) - 1), shape,
+                                    dtype=np.float32)[0][0]
+    rows = min(auto, -(-shape[0] // (2 * ctx.workers)))
+    chunks = da.core.normalize_chunks((rows,) + shape[1:], shape)
+
+    def block(block_info=None):
+        (r0, r1) = block_info[None]["array-location"][0]
+        return make(r0, r1)
+    x = da.map_blocks(block, chunks=chunks, dtype=np.float32,
+                      meta=np.empty((0,) * len(shape), np.float32))
+    return _wait(x.persist())
+
+
+def _sum(x):
+    if isinstance(x, da.Array):
+        x = x.sum(dtype=np.float64).compute()
+    return float(np.sum(x, dtype=np.float64))
+
+
+def ewise_chain(ctx, p):
+    n = p["n"]
+    a = _gen(ctx, (n,), lambda r0, r1: data.uniform(1, (n,), r0, r1))
+    b = _gen(ctx, (n,), lambda r0, r1: data.uniform(2, (n,), r0, r1))
+    return Case(lambda: da.exp((a * 2 + b) / (a + 1)).sum().compute(), float)
+
+
+def _matrix(ctx, seed, rows, cols):
+    return _gen(ctx, (rows, cols), lambda r0, r1: data.matrix(seed, rows, cols, r0, r1))
+
+
+def moments(ctx, p):
+    X = _matrix(ctx, 3, p["rows"], p["cols"])
+
+    def run():
+        return dask.compute(X.mean(), X.std(), X.mean(0), X.std(0), X.mean(1), X.std(1))
+    return Case(run, lambda r: sum(_sum(v) for v in r), notes="the six in one dask.compute")
+
+
+def standardize(ctx, p):
+    X = _matrix(ctx, 3, p["rows"], p["cols"])
+    return Case(lambda: _wait(((X - X.mean(0)) / X.std(0)).persist()),
+                lambda Z: _sum(abs(Z)))
+
+
+def gram(ctx, p):
+    X = _matrix(ctx, 4, p["rows"], p["cols"])
+    return Case(lambda: (X.T @ X).compute(), _sum)
+
+
+def cdist(ctx, p):
+    X = _matrix(ctx, 5, p["rows"], p["cols"])
+
+    def run():
+        sq = (X * X).sum(1)
+        d2 = sq[:, None] + sq[None, :] - 2 * (X @ X.T)
+        return _wait(da.sqrt(da.maximum(d2, 0)).persist())
+    return Case(run, _sum, notes="quadratic expansion written by hand")
+
+
+def kmeans(ctx, p):
+    k = p["k"]
+    X = _gen(ctx, (p["rows"], p["cols"]), lambda r0, r1: data.kmeans_points(p, r0, r1))
+    C0 = data.kmeans_points(p, 0, k)
+    ids = np.arange(k)
+
+    def run():
+        C = C0
+        for _ in range(p["iters"]):
+            labels = ((C * C).sum(1)[None, :] - 2 * (X @ C.T)).argmin(1)
+            onehot = (labels[:, None] == ids).astype(np.float32)
+            sums, counts = dask.compute(onehot.T @ X, onehot.sum(0))
+            C = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None],
+                         C).astype(np.float32)
+        return C
+    return Case(run, _sum, notes="Lloyd loop written by hand (one-hot matmul)")
+
+
+def lasso(ctx, p):
+    raise NotAvailable("Dask and dask-ml have no coordinate-descent Lasso")
+
+
+def transpose_sum(ctx, p):
+    X = _matrix(ctx, 11, p["n"], p["n"])
+    return Case(lambda: (X.T + X).sum(0).compute(), _sum, notes="nothing")
+
+
+def resplit(ctx, p):
+    n = p["n"]
+    X = _matrix(ctx, 11, n, n)
+    cols = X.chunks[0][0]  # the same number of chunks, now along columns
+    return Case(lambda: _wait(X.rechunk((n, cols)).persist()), _sum,
+                notes="rechunk from row blocks to column blocks")
+
+
+def overhead(ctx, p):
+    n = p["n"]
+    a = _gen(ctx, (n,), lambda r0, r1: data.uniform(12, (n,), r0, r1)).rechunk(n)
+    b = _gen(ctx, (n,), lambda r0, r1: data.uniform(13, (n,), r0, r1)).rechunk(n)
+    a, b = _wait(a.persist()), _wait(b.persist())
+
+    def run():
+        for _ in range(p["reps"]):
+            s = float(overhead_chain(a, b, da.abs, da.sqrt).sum().compute())
+        return s
+    return Case(run, float, extra=lambda r: {"ops": 10 * p["reps"]},
+                notes="one chunk; graph built and computed each time")
+
+
+def bandwidth(ctx, p):
+    raise NotAvailable("measured with torch")

@@ -1,0 +1,124 @@
+"""HeAT (PyPI ``heat``) under ``mpiexec -n R``, one torch thread per rank.
+
+HeAT is eager: every call runs at once, so ``run()`` times the calls themselves. Each rank
+generates its own block of rows and wraps it with ``ht.array(block, is_split=0)``. Where
+HeAT has an estimator for a workload (KMeans, Lasso) it is used, as a HeAT user would.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .. import data
+from ..common import Case, NotAvailable
+from .numpy_impl import lasso_checksum, overhead_chain
+
+ht = None  # imported in setup(), after the worker has fixed torch's threads
+
+
+def setup(ctx):
+    global ht
+    import heat
+
+    ht = heat
+
+
+def versions():
+    return {"heat": ht.__version__, "torch": torch.__version__}
+
+
+def _local(block):
+    return ht.array(torch.from_numpy(np.ascontiguousarray(block)), is_split=0)
+
+
+def _rows(ctx, n):
+    return data.rows_of(n, ctx.rank, ctx.nranks)
+
+
+def _sum(x):
+    return float(x.astype(ht.float64).sum().item())
+
+
+def ewise_chain(ctx, p):
+    a, b = map(_local, data.ewise_inputs(p, *_rows(ctx, p["n"])))
+    return Case(lambda: ht.exp((a * 2 + b) / (a + 1)).sum(), lambda s: s.item())
+
+
+def moments(ctx, p):
+    X = _local(data.matrix(3, p["rows"], p["cols"], *_rows(ctx, p["rows"])))
+
+    def run():
+        return (ht.mean(X), ht.std(X), ht.mean(X, 0), ht.std(X, 0), ht.mean(X, 1),
+                ht.std(X, 1))
+    return Case(run, lambda r: sum(_sum(v) for v in r))
+
+
+def standardize(ctx, p):
+    X = _local(data.matrix(3, p["rows"], p["cols"], *_rows(ctx, p["rows"])))
+    return Case(lambda: (X - ht.mean(X, 0)) / ht.std(X, 0), lambda Z: _sum(ht.abs(Z)))
+
+
+def gram(ctx, p):
+    X = _local(data.matrix(4, p["rows"], p["cols"], *_rows(ctx, p["rows"])))
+    return Case(lambda: X.T @ X, _sum)
+
+
+def cdist(ctx, p):
+    X = _local(data.matrix(5, p["rows"], p["cols"], *_rows(ctx, p["rows"])))
+    return Case(lambda: ht.spatial.cdist(X, X, quadratic_expansion=True), _sum,
+                notes="ht.spatial.cdist(quadratic_expansion=True)")
+
+
+def kmeans(ctx, p):
+    k = p["k"]
+    X = _local(data.kmeans_points(p, *_rows(ctx, p["rows"])))
+    init = ht.array(data.kmeans_points(p, 0, k))
+
+    def run():
+        model = ht.cluster.KMeans(n_clusters=k, init=init, max_iter=p["iters"], tol=None)
+        return model.fit(X).cluster_centers_
+    return Case(run, _sum, notes="ht.cluster.KMeans(init=first k points, tol=None)")
+
+
+def lasso(ctx, p):
+    Xn, yn = data.lasso_inputs(p, *_rows(ctx, p["rows"]))
+    X, y = _local(Xn), _local(yn)
+
+    def run():
+        model = ht.regression.Lasso(lam=p["lam"], max_iter=p["iters"], tol=None)
+        model.fit(X, y)
+        return model.theta
+    return Case(run, lambda t: lasso_checksum(t.numpy()), notes="ht.regression.Lasso")
+
+
+def transpose_sum(ctx, p):
+    X = _local(data.matrix(11, p["n"], p["n"], *_rows(ctx, p["n"])))
+    if ctx.nranks > 1:  # X.T is split along 1, X along 0: HeAT will not add them as they are
+        try:
+            (X.T + X).sum(0)
+            notes = "nothing"
+        except NotImplementedError:
+            notes = "an explicit ht.resplit(X.T, 0) (X.T + X raises NotImplementedError)"
+    else:
+        notes = "an explicit ht.resplit(X.T, 0) at 2+ ranks"
+    return Case(lambda: (ht.resplit(X.T, 0) + X).sum(0), _sum, notes=notes)
+
+
+def resplit(ctx, p):
+    X = _local(data.matrix(11, p["n"], p["n"], *_rows(ctx, p["n"])))
+    return Case(lambda: ht.resplit(X, 1), _sum)
+
+
+def overhead(ctx, p):
+    a, b = map(_local, data.overhead_inputs(p, *_rows(ctx, p["n"])))
+
+    def run():
+        for _ in range(p["reps"]):
+            s = overhead_chain(a, b, ht.abs, ht.sqrt).sum().item()
+        return s
+    return Case(run, float, extra=lambda r: {"ops": 10 * p["reps"]}, notes="eager calls")
+
+
+def bandwidth(ctx, p):
+    raise NotAvailable("measured with torch (the same kernels)")
