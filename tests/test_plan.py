@@ -48,8 +48,8 @@ def test_gram_is_local_gemm_plus_one_allreduce(p):
     g = x.T @ x
     assert g.split is None and g.shape == (8, 8)
     comms = comms_of([g])
-    assert [k for k, _ in comms] == ["allreduce[sum]"]
-    assert comms[0][1] == (8 * 8 * 4 if p > 1 else 0)
+    assert [k for k, _ in comms] == (["allreduce[sum]"] if p > 1 else [])
+    assert p == 1 or comms[0][1] == 8 * 8 * 4
     assert "allgather" not in lh.explain(g)
 
 

@@ -124,7 +124,13 @@ def _canon(v):
     return v
 
 
-canonical = _canon  # attributes as hashable key material (used by the plan cache)
+def canonical(attrs) -> tuple:
+    """A node's attribute pairs as key material (see ``_canon``), for the plan cache."""
+    out = []
+    for k, v in attrs:
+        t = type(v)
+        out.append((k, _canon(v) if t is float or t is tuple or t is complex else v))
+    return tuple(out)
 
 
 def topo_order(outputs) -> list[Node]:

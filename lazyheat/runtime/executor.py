@@ -178,17 +178,14 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None) -> li
     ctx = Context(comm, torch.device(device), tuple(params))
     debug = int(os.environ.get("LAZYHEAT_DEBUG", "0") or 0)
     vals = {}
-    # Memory planning: how many live values share each storage. A value at its last use,
-    # whose storage nothing else alive shares, may be overwritten by the fused kernel that
-    # consumes it (its output reuses the buffer). Data the user holds (params, data leaves)
-    # is pinned and never donated.
-    owners: dict = {}
+    # Memory planning: a fused kernel whose output spans several chunks may overwrite an
+    # input at its last use, when no live value and no user data shares that buffer.
     for n in order:
         t0 = time.perf_counter()
-        if n.op == "fused":
-            ctx.donated = _donatable(n, vals, uses, keep, owners)
+        if n.op == "fused" and n.attr("closer") is None:
+            ctx.donated = _donatable(n, vals, uses, keep, params, order)
         try:
-            v = vals[id(n)] = KERNELS[n.op](n, [vals[id(i)] for i in n.inputs], ctx)
+            vals[id(n)] = KERNELS[n.op](n, [vals[id(i)] for i in n.inputs], ctx)
         except Exception as exc:  # noqa: BLE001 - any failure must end every rank
             if comm.size == 1:
                 raise
@@ -196,7 +193,6 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None) -> li
             comm.abort(f"lazyheat: rank {comm.rank} failed in {at.op} "
                        f"({at.aval.type_str()}) from {at.loc}: {type(exc).__name__}: {exc}")
         ctx.donated = ()
-        _own(owners, v, 1 << 30 if n.op in ("param", "data") else 1)
         if profile is not None:
             profile[id(n)] = time.perf_counter() - t0
         if debug >= 2 and comm.rank == 0:
@@ -205,7 +201,7 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None) -> li
         for i in n.inputs:
             uses[id(i)] -= 1
             if uses[id(i)] == 0 and id(i) not in keep:
-                _own(owners, vals.pop(id(i)), -1)
+                del vals[id(i)]
     return [vals[id(o)] for o in outputs]
 
 
@@ -215,20 +211,27 @@ def _storage(v):
     return None
 
 
-def _own(owners, v, delta) -> None:
-    for t in v if isinstance(v, tuple) else (v,):
-        ptr = _storage(t)
-        if ptr is not None:
-            owners[ptr] = owners.get(ptr, 0) + delta
-
-
-def _donatable(n, vals, uses, keep, owners) -> tuple:
-    """Indices of ``n``'s inputs whose buffers die here and are shared with nothing alive."""
-    out = []
+def _donatable(n, vals, uses, keep, params, order) -> tuple:
+    """Indices of ``n``'s inputs whose buffers die here and are shared with nothing alive
+    (no other value, no user data). Only worth checking for outputs of several chunks."""
+    if n.aval.size < 2 * F.chunk_elements() or F.chunk_elements() <= 0:
+        return ()
+    cands = []
     for k, i in enumerate(n.inputs):
-        if uses[id(i)] != 1 or id(i) in keep or n.inputs.count(i) != 1:
-            continue
-        ptr = _storage(vals[id(i)])
-        if ptr is not None and owners.get(ptr) == 1:
-            out.append(k)
-    return tuple(out)
+        if uses[id(i)] == 1 and id(i) not in keep and n.inputs.count(i) == 1 and \
+                i.op not in ("param", "data"):
+            ptr = _storage(vals[id(i)])
+            if ptr is not None:
+                cands.append((k, id(i), ptr))
+    if not cands:
+        return ()
+    others = {}
+    for v in vals.values():
+        for t in v if isinstance(v, tuple) else (v,):
+            ptr = _storage(t)
+            if ptr is not None:
+                others[ptr] = others.get(ptr, 0) + 1
+    # user data: params, and data leaves (the reference interpreter runs those directly)
+    pinned = {_storage(t) for t in params}
+    pinned |= {_storage(d.attr("buf").value) for d in order if d.op == "data"}
+    return tuple(k for k, _, ptr in cands if others.get(ptr) == 1 and ptr not in pinned)
