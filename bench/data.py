@@ -26,18 +26,19 @@ FULL = {
     "bandwidth": {"n": 1 << 26},
 }
 
-# --quick: a tenth of the rows (a quarter of the side for square matrices), same iterations.
+# --quick: a tenth of the rows (a quarter of the side for square matrices), half the k-means
+# iterations, 4 Lasso iterations and 100 overhead repetitions.
 QUICK = {
     "ewise_chain": {"n": 5_000_000},
     "moments": {"rows": 400_000, "cols": 16},
     "standardize": {"rows": 400_000, "cols": 16},
     "gram": {"rows": 400_000, "cols": 32},
     "cdist": {"rows": 5000, "cols": 16},
-    "kmeans": {"rows": 200_000, "cols": 8, "k": 8, "iters": 20},
-    "lasso": {"rows": 50_000, "cols": 32, "iters": 20, "lam": 0.01},
+    "kmeans": {"rows": 200_000, "cols": 8, "k": 8, "iters": 10},
+    "lasso": {"rows": 50_000, "cols": 32, "iters": 4, "lam": 0.01},
     "transpose_sum": {"n": 2000},
     "resplit": {"n": 2000},
-    "overhead": {"n": 1000, "reps": 200},
+    "overhead": {"n": 1000, "reps": 100},
     "bandwidth": {"n": 1 << 24},
 }
 

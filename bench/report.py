@@ -1,0 +1,226 @@
+"""Turn ``results.jsonl`` into ``RESULTS.md`` (tables of seconds and ratios) and
+``ratios.png`` (a bar chart of lazyheat / peer; needs matplotlib, skipped without it).
+
+``python -m bench.report [OUT]`` redraws the report of an earlier run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+from . import data
+
+ORDER = ["lazyheat", "heat", "dask-dist", "dask-threads", "numpy", "torch", "sklearn"]
+THREADS = {"lazyheat": "mpiexec -n R, 1 torch thread per rank",
+           "heat": "mpiexec -n R, 1 torch thread per rank",
+           "dask-dist": "LocalCluster: R worker processes x 1 thread",
+           "dask-threads": "threaded scheduler, R threads (1 BLAS thread each)",
+           "numpy": "1 process, R BLAS threads (elementwise loops are single-threaded)",
+           "torch": "1 process, R intra-op threads", "sklearn": "1 process, R threads"}
+
+
+def machine() -> str:
+    cpu = platform.processor() or "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    except (OSError, ValueError):
+        mem = float("nan")
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB"
+
+
+def load(path: Path):
+    meta, rows = {}, []
+    for line in open(path):
+        obj = json.loads(line)
+        if "meta" in obj:
+            meta = obj["meta"]
+        else:
+            rows.append(obj)
+    return meta, rows
+
+
+def _cell(row, fmt="{:.3f}"):
+    if row is None:
+        return ""
+    if row["status"] == "ok":
+        return fmt.format(row["seconds"])
+    return {"n/a": "n/a", "bad-checksum": "**BAD**"}.get(row["status"], row["status"])
+
+
+def _table(head, body) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(str(c) for c in line) + " |" for line in body]
+    return out + [""]
+
+
+def _bandwidth(index, r):
+    """Copy bandwidth (bytes/s, read + write) at R threads: torch's, else NumPy's."""
+    for cfg in ("torch", "numpy"):
+        row = index.get((cfg, "bandwidth", r))
+        if row and row["status"] == "ok":
+            return 2 * row["params"]["n"] * 4 / row["seconds"]
+    return None
+
+
+def write(out: Path, publish: Path | None = None) -> Path:
+    meta, rows = load(out / "results.jsonl")
+    shown = [r for r in rows if not r.get("reference_only")]
+    configs = [c for c in ORDER if any(r["config"] == c for r in shown)]
+    peers = [c for c in configs if c != "lazyheat"]
+    ranks = sorted({r["ranks"] for r in shown})
+    workloads = [w for w in data.WORKLOADS if any(r["workload"] == w for r in shown)]
+    index = {(r["config"], r["workload"], r["ranks"]): r for r in rows}
+    versions = {}
+    for r in rows:
+        versions.update(r.get("versions") or {})
+    md = ["# lazyheat benchmarks", ""]
+    md += [f"- date: {meta.get('started', '?')}; total wall time {meta.get('wall_s', '?')} s",
+           f"- machine: {meta.get('machine', machine())}; {meta.get('platform', '')}",
+           "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
+           f"- command: `{meta.get('argv', '?')}` (python: `{meta.get('python', '?')}`)",
+           f"- {'--quick sizes' if meta.get('quick') else 'default sizes'}"
+           + (f", scaled by {meta['size_scale']}" if meta.get("size_scale", 1) != 1 else "")
+           + f"; median of {meta.get('repeats', 3)} timed runs after one warm-up; data "
+           "generation not timed; every checksum compared with NumPy's", ""]
+    md += ["Seconds are medians; R is the number of MPI ranks, Dask workers or threads. "
+           "Ratios are lazyheat / peer at the same R: below 1 lazyheat is faster.", ""]
+    md += ["## Seconds", ""]
+    md += _table(["workload", "R"] + configs,
+                 [[w, r] + [_cell(index.get((c, w, r))) for c in configs]
+                  for w in workloads for r in ranks])
+    md += ["## Ratios lazyheat / peer", ""]
+    ratio_rows, chart = [], {}
+    for w in workloads:
+        for r in ranks:
+            lhr = index.get(("lazyheat", w, r))
+            cells = []
+            for c in peers:
+                pr = index.get((c, w, r))
+                if lhr and pr and lhr["status"] == pr["status"] == "ok" and pr["seconds"] > 0:
+                    q = lhr["seconds"] / pr["seconds"]
+                    cells.append(f"{q:.2f}")
+                    chart[(w, c, r)] = q
+                else:
+                    cells.append("")
+            ratio_rows.append([w, r] + cells)
+    md += _table(["workload", "R"] + peers, ratio_rows)
+    md += ["## Elementwise workloads against the memory bound", "",
+           "Bound: the bytes the workload must move (ewise_chain reads a and b; moments reads "
+           "X; standardize reads X twice and writes Z) at the copy bandwidth measured at the "
+           "same R (`bandwidth` row). Fraction = bound / measured time (1 is the bound).", ""]
+    body = []
+    for w in ("ewise_chain", "moments", "standardize"):
+        for r in ranks:
+            bw = _bandwidth(index, r)
+            if w not in workloads or bw is None:
+                continue
+            p = next((x["params"] for x in rows if x["workload"] == w and "params" in x), None)
+            bound = data.MIN_TRAFFIC[w](p) / bw
+            cells = []
+            for c in configs:
+                x = index.get((c, w, r))
+                cells.append(f"{bound / x['seconds']:.2f}" if x and x["status"] == "ok" else "")
+            body.append([w, r, f"{bw / 1e9:.1f} GB/s", f"{bound:.3f}"] + cells)
+    md += _table(["workload", "R", "copy bandwidth", "bound s"] + configs, body)
+    md += ["## Per-operation overhead", "",
+           "10-operation graph on 1000-element arrays, repeated; microseconds per operation. "
+           "lazyheat: build = building the graph only; cold = build + plan + run of a graph "
+           "of a new shape each time; warm = the same graph again (what the tables time).", ""]
+    body = []
+    for r in ranks:
+        for c in configs:
+            x = index.get((c, "overhead", r))
+            if not x or x["status"] != "ok":
+                continue
+            e = x.get("extra", {})
+            per = x["seconds"] / e.get("ops", 1) * 1e6
+            body.append([c, r, f"{per:.1f}"] + [f"{e[k]:.1f}" if k in e else "" for k in
+                        ("build_us_per_node", "cold_us_per_node", "warm_us_per_node")])
+    md += _table(["library", "R", "us/op (timed)", "build us/node", "cold us/node",
+                  "warm us/node"], body)
+    md += ["## Peak RSS per process (MiB)", "",
+           "Largest over the ranks or Dask workers; includes data generation"
+           + (" and, with --quick, every workload before it in the same process."
+              if meta.get("quick") else "."), ""]
+    md += _table(["workload", "R"] + configs,
+                 [[w, r] + [f"{index[(c, w, r)]['peak_rss_mb']:.0f}"
+                            if "peak_rss_mb" in index.get((c, w, r), {}) else ""
+                            for c in configs] for w in workloads for r in ranks])
+    md += ["## Threads per process", ""]
+    md += _table(["configuration", "threads"], [[c, THREADS[c]] for c in configs])
+    md += ["## Notes: what each library was told, and why some cannot run", ""]
+    notes = {}
+    for x in shown:
+        text = x.get("notes") if x["status"] == "ok" else x.get("reason")
+        if text:
+            notes.setdefault((x["workload"], x["config"], x["status"], text), []).append(
+                x["ranks"])
+    md += _table(["workload", "library", "status", "R", "note"],
+                 [[w, c, s, ",".join(map(str, sorted(set(rs)))), t.replace("|", "/")]
+                  for (w, c, s, t), rs in sorted(notes.items(), key=lambda kv: (
+                      data.WORKLOADS.index(kv[0][0]), ORDER.index(kv[0][1])))])
+    md += ["## Sizes", ""]
+    md += [f"- `{w}`: " + ", ".join(f"{k}={v}" for k, v in p.items())
+           for w, p in meta.get("sizes", {}).items()] + [""]
+    fusion_md = out / "fusion.md"
+    if fusion_md.exists():
+        md += ["## Fused elementwise chains (`python -m bench.fusion_tiers`)", "",
+               fusion_md.read_text(), ""]
+    png = _chart(chart, out / "ratios.png", peers, ranks, workloads)
+    if png:
+        md.insert(2, "![lazyheat / peer](ratios.png)\n")
+    path = out / "RESULTS.md"
+    path.write_text("\n".join(md))
+    if publish is not None:
+        shutil.copy(path, publish / "RESULTS.md")
+        if png:
+            shutil.copy(png, publish / "ratios.png")
+    return path
+
+
+def _chart(chart, path: Path, peers, ranks, workloads):
+    """Grouped bars of lazyheat / peer per workload, log scale; None without matplotlib."""
+    if not chart:
+        return None
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    series = [(c, r) for r in ranks for c in peers if any((w, c, r) in chart for w in workloads)]
+    fig, ax = plt.subplots(figsize=(max(8, 1.2 * len(workloads)), 4.5))
+    width = 0.85 / max(1, len(series))
+    for i, (c, r) in enumerate(series):
+        xs = [k + i * width for k, w in enumerate(workloads) if (w, c, r) in chart]
+        ys = [chart[(w, c, r)] for w in workloads if (w, c, r) in chart]
+        ax.bar(xs, ys, width, label=f"{c} R={r}", hatch="" if r == ranks[0] else "//")
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_xticks([k + 0.425 - width / 2 for k in range(len(workloads))])
+    ax.set_xticklabels(workloads, rotation=30, ha="right")
+    ax.set_ylabel("lazyheat time / peer time (log; < 1: lazyheat faster)")
+    lo = min(chart.values())
+    hi = max(chart.values())
+    ax.set_ylim(10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi)))
+    ax.legend(fontsize=7, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "results"
+    print(write(target))
