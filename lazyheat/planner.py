@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -33,6 +34,7 @@ from .graph.node import canonical
 from .passes import (
     batch_collectives,
     eliminate_common_subexpressions,
+    fold_constants,
     fuse,
     lower,
     push_reductions,
@@ -41,6 +43,7 @@ from .passes import (
 )
 from .passes.verify import VerifyError
 from .runtime import comm as cm
+from .runtime import kernels as K
 from .runtime.executor import execute, guarded
 
 __all__ = ["Plan", "plan", "compute", "explain", "comm_bytes", "comm_kind", "format_plan",
@@ -136,7 +139,10 @@ def run_passes(logical, stage="physical", world_size=None):
         outs = _checked("retarget", retarget(outs, cm.FakeComm(int(world_size))))
     if stage == "logical":
         return outs, []
-    outs, notes = push_reductions(outs)
+    outs, folded = fold_constants(outs, _evaluate_constant)
+    outs, notes = push_reductions(_checked("fold", outs))
+    if folded:
+        notes = [f"{folded} elementwise op(s) on constants folded"] + notes
     outs = _checked("cse", eliminate_common_subexpressions(_checked("rewrite", outs)))
     if stage == "optimized":
         return outs, notes
@@ -145,6 +151,17 @@ def run_passes(logical, stage="physical", world_size=None):
     if os.environ.get("LAZYHEAT_FUSE", "1") != "0":  # =0: one kernel per op (for comparison)
         outs = _checked("fuse", fuse(outs), True)
     return outs, notes
+
+
+def _evaluate_constant(node, values):
+    """The value of elementwise ``node`` on constant operands: its runtime kernel on 0-d
+    tensors of the operands' dtypes, as a Python scalar."""
+    ts = [torch.tensor(v, dtype=K.tdtype(i.aval.dtype)) for v, i in zip(values, node.inputs)]
+    out = K.k_ewise(node, ts, _CPU)
+    return out.item()
+
+
+_CPU = SimpleNamespace(device=torch.device("cpu"))
 
 
 class Plan:

@@ -56,8 +56,8 @@ def test_gram_is_local_gemm_plus_one_allreduce(p):
 @pytest.mark.parametrize("p", [2, 3, 4, 64])
 def test_mixed_splits_move_the_smaller_operand(p):
     comm = lh.FakeComm(p)
-    big = lh.ones((64, 64), dtype="float64", split=0, comm=comm)
-    small = lh.ones((64, 64), dtype="float32", split=1, comm=comm)
+    big = lh.random.rand(64, 64, dtype="float64", split=0, seed=1, comm=comm)
+    small = lh.random.rand(64, 64, dtype="float32", split=1, seed=2, comm=comm)
     out = big + small
     assert out.split == 0
     moved = [n for n in topo_order(physical_plan([out])) if n.op == "redistribute"]
