@@ -27,7 +27,7 @@ FULL = {
 }
 
 # --quick: a tenth of the rows (a quarter of the side for square matrices), half the k-means
-# iterations, 4 Lasso iterations and 100 overhead repetitions.
+# iterations, 4 Lasso iterations and 30 overhead repetitions.
 QUICK = {
     "ewise_chain": {"n": 5_000_000},
     "moments": {"rows": 400_000, "cols": 16},
@@ -38,7 +38,7 @@ QUICK = {
     "lasso": {"rows": 50_000, "cols": 32, "iters": 4, "lam": 0.01},
     "transpose_sum": {"n": 2000},
     "resplit": {"n": 2000},
-    "overhead": {"n": 1000, "reps": 100},
+    "overhead": {"n": 1000, "reps": 30},
     "bandwidth": {"n": 1 << 24},
 }
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import data
-from ..common import Case, NotAvailable
+from ..common import Case
 from .numpy_impl import overhead_chain
 
+MISSING = {"lasso": "Dask and dask-ml have no coordinate-descent Lasso",
+           "bandwidth": "measured with torch"}
 da = dask = None
 _client = None
 
@@ -149,10 +151,6 @@ def kmeans(ctx, p):
     return Case(run, _sum, notes="Lloyd loop written by hand (one-hot matmul)")
 
 
-def lasso(ctx, p):
-    raise NotAvailable("Dask and dask-ml have no coordinate-descent Lasso")
-
-
 def transpose_sum(ctx, p):
     X = _matrix(ctx, 11, p["n"], p["n"])
     return Case(lambda: (X.T + X).sum(0).compute(), _sum, notes="nothing")
@@ -178,7 +176,3 @@ def overhead(ctx, p):
         return s
     return Case(run, float, extra=lambda r: {"ops": 10 * p["reps"]},
                 notes="one chunk; graph built and computed each time")
-
-
-def bandwidth(ctx, p):
-    raise NotAvailable("measured with torch")

@@ -11,9 +11,10 @@ import numpy as np
 import torch
 
 from .. import data
-from ..common import Case, NotAvailable
+from ..common import Case
 from .numpy_impl import lasso_checksum, overhead_chain
 
+MISSING = {"bandwidth": "measured with torch (the same kernels)"}
 ht = None  # imported in setup(), after the worker has fixed torch's threads
 
 
@@ -118,7 +119,3 @@ def overhead(ctx, p):
             s = overhead_chain(a, b, ht.abs, ht.sqrt).sum().item()
         return s
     return Case(run, float, extra=lambda r: {"ops": 10 * p["reps"]}, notes="eager calls")
-
-
-def bandwidth(ctx, p):
-    raise NotAvailable("measured with torch (the same kernels)")

@@ -6,8 +6,11 @@ import numpy as np
 import torch
 
 from .. import data
-from ..common import Case, NotAvailable
+from ..common import Case
 from .numpy_impl import overhead_chain
+
+MISSING = {"lasso": "torch has no Lasso",
+           "resplit": "one process: there is no split to change"}
 
 
 def versions():
@@ -66,17 +69,9 @@ def kmeans(ctx, p):
     return Case(run, _sum, notes="Lloyd loop written by hand (index_add_)")
 
 
-def lasso(ctx, p):
-    raise NotAvailable("torch has no Lasso")
-
-
 def transpose_sum(ctx, p):
     X = _t(data.matrix(11, p["n"], p["n"]))
     return Case(lambda: (X.T + X).sum(0), _sum)
-
-
-def resplit(ctx, p):
-    raise NotAvailable("one process: there is no split to change")
 
 
 def overhead(ctx, p):
