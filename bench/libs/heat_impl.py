@@ -38,6 +38,8 @@ def _rows(ctx, n):
 
 
 def _sum(x):
+    if not isinstance(x, ht.DNDarray):  # ht.mean(X) of a non-split array is a Python float
+        return float(x)
     return float(x.astype(ht.float64).sum().item())
 
 
