@@ -110,14 +110,8 @@ def main(argv=None):
         an, bn = at.numpy(), bt.numpy()
         a, b = lh.asarray(at), lh.asarray(bt)
         for k in args.chains:
-            f = CHAINS[k]
-            row = {"n": n, "ops": k + 1}
-            row["numpy"] = _median(lambda: float(f(an, bn, _NP).sum()), args.repeats)
-            row["torch"] = _median(lambda: float(f(at, bt, _Torch).sum()), args.repeats)
-            for name, env in configs:
-                row[name] = _with_env(env, lambda: _median(
-                    lambda: float(f(a, b, _LH).sum()), args.repeats))
-            row["bound"] = 2 * n * 4 / bw  # read a and b once
+            row = _measure(CHAINS[k], (an, bn), (at, bt), (a, b), configs, args.repeats)
+            row.update({"n": n, "ops": k + 1, "bound": 2 * n * 4 / bw})  # read a, b once
             rows.append(row)
             print(_fmt_row(row, names), flush=True)
     table = _table(rows, names, bw)
@@ -125,6 +119,16 @@ def main(argv=None):
     if args.out:
         with open(args.out, "w") as fh:
             fh.write(table + "\n")
+
+
+def _measure(f, np_in, torch_in, lh_in, configs, repeats) -> dict:
+    """Median seconds of chain ``f`` closed by a sum, for every library and tier."""
+    row = {"numpy": _median(lambda: float(f(*np_in, _NP).sum()), repeats),
+           "torch": _median(lambda: float(f(*torch_in, _Torch).sum()), repeats)}
+    for name, env in configs:
+        row[name] = _with_env(env, lambda: _median(lambda: float(f(*lh_in, _LH).sum()),
+                                                   repeats))
+    return row
 
 
 def _fmt_row(row, names):

@@ -122,7 +122,7 @@ def _build(order, new, out_positions) -> list:
 
 
 def _checked(pass_name, outputs, physical=False):
-    if VERIFY_PASSES:
+    if VERIFY_PASSES or os.environ.get("LAZYHEAT_DEBUG", "0") in ("3", "4"):
         try:
             verify(outputs, physical=physical)
         except VerifyError as exc:

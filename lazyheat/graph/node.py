@@ -1,10 +1,11 @@
 """The one IR node type, its abstract value, and where the user wrote it.
 
 A ``Node`` is immutable: op name, input nodes, attributes (a sorted tuple of hashable pairs),
-its ``Aval`` and the user's source location. Its structural ``key`` (op, attrs, aval, the
-inputs' keys) identifies the computation regardless of object identity: equal keys mean equal
-values, which is what common-subexpression elimination and plan caching rely on. Leaves that
-hold data carry a unique buffer id in their attrs, so two different data never share a key.
+its ``Aval`` and the user's source location. Structure (op, attrs, aval and the inputs'
+structure) identifies the computation regardless of object identity: common-subexpression
+elimination and the plan cache build flat keys of it per pass (see ``passes/cse.py``). Leaves
+that hold data carry a unique buffer in their attrs, so two different data never compare
+equal.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class Aval:
 class Node:
     """One immutable operation in the expression DAG."""
 
-    __slots__ = ("op", "inputs", "attrs", "aval", "loc", "_key", "__weakref__")
+    __slots__ = ("op", "inputs", "attrs", "aval", "loc", "__weakref__")
 
     def __init__(self, op: str, inputs: tuple, attrs: dict | tuple, aval: Aval, loc: str = ""):
         items = tuple(sorted(attrs.items())) if isinstance(attrs, dict) else tuple(attrs)
@@ -85,7 +86,6 @@ class Node:
         object.__setattr__(self, "attrs", items)
         object.__setattr__(self, "aval", aval)
         object.__setattr__(self, "loc", loc)
-        object.__setattr__(self, "_key", None)
 
     def __setattr__(self, name, value):
         raise AttributeError("Node is immutable")
@@ -95,16 +95,6 @@ class Node:
             if k == name:
                 return v
         return default
-
-    @property
-    def key(self) -> tuple:
-        """Structural key: equal keys compute equal values (iterative, no recursion limit)."""
-        if self._key is None:
-            for n in topo_order([self]):
-                if n._key is None:
-                    k = (n.op, _canon(n.attrs), n.aval.struct(), tuple(i._key for i in n.inputs))
-                    object.__setattr__(n, "_key", (hash(k), k))
-        return self._key
 
     def __repr__(self) -> str:
         return f"Node({self.op}, {self.aval.type_str()})"

@@ -4,26 +4,31 @@ Nodes with equal keys compute equal values, so every use is pointed at the first
 topological order. Dead nodes vanish by construction: only what the outputs reach is rebuilt.
 Collectives are ordinary nodes here and are merged only when identical on every rank, because
 keys are built from global metadata alone.
+
+Keys are flat: (op, attributes, aval, the *class numbers* of the inputs), where a node's class
+number is the index of its key in this pass's table. Comparing and hashing a key therefore
+costs the same at any depth; a nested key (inputs' keys inside) would be re-hashed as a tree
+and grow exponentially with the depth of a graph that reuses its values.
 """
 
 from __future__ import annotations
 
 from ..graph import Node, topo_order
+from ..graph.node import canonical
 
 
-def eliminate_common_subexpressions(outputs, replace=None):
-    """Return new outputs where structurally equal nodes are shared.
-
-    ``replace`` maps ``id(node)`` to a node to use instead (materialized results).
-    """
-    replace = replace or {}
-    by_key, new_of = {}, {}
+def eliminate_common_subexpressions(outputs):
+    """Return new outputs where structurally equal nodes are shared."""
+    by_key, first, new_of, cls = {}, [], {}, {}
     for n in topo_order(outputs):
-        if id(n) in replace:
-            new_of[id(n)] = replace[id(n)]
-            continue
         ins = tuple(new_of[id(i)] for i in n.inputs)
-        cand = n if all(a is b for a, b in zip(ins, n.inputs)) else \
-            Node(n.op, ins, n.attrs, n.aval, n.loc)
-        new_of[id(n)] = by_key.setdefault(cand.key, cand)
+        key = (n.op, canonical(n.attrs), n.aval.struct(), tuple(cls[id(i)] for i in ins))
+        c = by_key.get(key)
+        if c is None:
+            c = by_key[key] = len(first)
+            first.append(n if all(a is b for a, b in zip(ins, n.inputs)) else
+                         Node(n.op, ins, n.attrs, n.aval, n.loc))
+        node = first[c]
+        cls[id(node)] = c
+        new_of[id(n)] = node
     return [new_of[id(o)] for o in outputs]
