@@ -260,3 +260,19 @@ def test_verifier_after_every_pass_on_fused_plans():
     for stage in ("logical", "optimized", "physical"):
         nodes, _ = run_passes([o._node for o in outs], stage=stage)
         verify(nodes, physical=stage == "physical")
+
+
+def test_planning_deep_graphs_that_reuse_values_stays_linear():
+    # 64 dependent coordinate updates, each reusing the previous theta twice: a structural
+    # key nested through the inputs would take time exponential in the depth here
+    comm = lh.FakeComm(2)
+    X = lh.random.rand(100, 64, split=0, seed=1, comm=comm)
+    y = lh.random.rand(100, split=0, seed=2, comm=comm)
+    theta = lh.zeros(64, comm=comm)
+    ids = lh.arange(64, comm=comm)
+    for j in range(64):
+        xj = X[:, j]
+        rho = (xj * (y - X @ theta + theta[j] * xj)).mean()
+        theta = lh.where(ids == j, rho, theta)
+    p = lh.plan(theta)
+    assert p.totals()["collectives"] >= 64
