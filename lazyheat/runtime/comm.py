@@ -18,6 +18,7 @@ import torch
 from mpi4py import MPI
 
 from ..graph.layout import offsets, transfer_matrix
+from . import memory
 
 _MPI_OPS = {"sum": MPI.SUM, "prod": MPI.PROD, "max": MPI.MAX, "min": MPI.MIN,
             "lor": MPI.LOR, "land": MPI.LAND}
@@ -170,7 +171,7 @@ def allgather_axis(comm: Comm, t: torch.Tensor, axis: int, counts) -> torch.Tens
     src = _host(torch.movedim(t, axis, 0))
     row = _row_numel(src.shape)
     item = src.element_size()
-    out = torch.empty((sum(counts),) + tuple(src.shape[1:]), dtype=src.dtype)
+    out = memory.empty((sum(counts),) + tuple(src.shape[1:]), src.dtype, "cpu")
     sizes = [c * row * item for c in counts]
     comm.mpi.Allgatherv(_bytes(src), [_bytes(out), (sizes, list(offsets(sizes))), MPI.BYTE])
     return torch.movedim(out, 0, axis).to(t.device)
@@ -187,11 +188,12 @@ def _alltoallv(comm: Comm, send_pieces, recv_shapes, dtype) -> list[torch.Tensor
     """Send ``send_pieces[d]`` to rank d, receive a tensor of ``recv_shapes[s]`` from rank s."""
     item = torch.empty((), dtype=dtype).element_size()
     flat = [_host(p).reshape(-1) for p in send_pieces]
-    send = torch.cat(flat) if flat else torch.empty(0, dtype=dtype)
+    send = torch.cat(flat, out=memory.empty((sum(p.numel() for p in flat),), dtype, "cpu")) \
+        if flat else torch.empty(0, dtype=dtype)
     scount = [p.numel() * item for p in flat]
     rnumel = [int(np.prod(s)) for s in recv_shapes]
     rcount = [n * item for n in rnumel]
-    recv = torch.empty(sum(rnumel), dtype=dtype)
+    recv = memory.empty((sum(rnumel),), dtype, "cpu")
     comm.mpi.Alltoallv([_bytes(send), (scount, list(offsets(scount))), MPI.BYTE],
                        [_bytes(recv), (rcount, list(offsets(rcount))), MPI.BYTE])
     out, start = [], 0
@@ -231,7 +233,7 @@ def redistribute(comm: Comm, t: torch.Tensor, shape, src, dst, src_starts=None) 
             shapes.append(tuple(shp))
         pieces = _alltoallv(comm, send, shapes, t.dtype)
         order = sorted(range(p), key=lambda s: so[s])  # by position, not rank
-        return torch.cat([pieces[s] for s in order], dim=ss).to(dev)
+        return _cat([pieces[s] for s in order], ss).to(dev)
     send = [t.narrow(ds, do[d], dc[d]) for d in range(p)]
     shapes = []
     for s in range(p):
@@ -239,4 +241,11 @@ def redistribute(comm: Comm, t: torch.Tensor, shape, src, dst, src_starts=None) 
         shp[ss], shp[ds] = sc[s], dc[r]
         shapes.append(tuple(shp))
     pieces = _alltoallv(comm, send, shapes, t.dtype)
-    return torch.cat(pieces, dim=ss).to(dev)
+    return _cat(pieces, ss).to(dev)
+
+
+def _cat(pieces, axis) -> torch.Tensor:
+    """Concatenate received pieces along ``axis`` into one fresh (huge-page) buffer."""
+    shape = list(pieces[0].shape)
+    shape[axis] = sum(p.shape[axis] for p in pieces)
+    return torch.cat(pieces, dim=axis, out=memory.empty(tuple(shape), pieces[0].dtype, "cpu"))

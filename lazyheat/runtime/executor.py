@@ -21,6 +21,7 @@ from ..graph.rules import local_slice
 from . import comm as cm
 from . import fused as F
 from . import kernels as K
+from . import memory
 from . import partial as P
 
 
@@ -41,7 +42,10 @@ def k_matmul(node, args, ctx):
     dt = K.tdtype(node.aval.dtype)
     if dt == torch.bool:  # logical or of ands, as NumPy; counts are exact in float64
         return torch.matmul(a.to(torch.float64), b.to(torch.float64)) != 0
-    return torch.matmul(a.to(dt), b.to(dt))
+    a, b = a.to(dt), b.to(dt)
+    if a.ndim == 2 and b.ndim == 2:  # the common case: a fresh (huge-page) output buffer
+        return torch.matmul(a, b, out=memory.empty((a.shape[0], b.shape[1]), dt, a.device))
+    return torch.matmul(a, b)
 
 
 def k_transpose(node, args, ctx):

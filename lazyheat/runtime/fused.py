@@ -24,6 +24,7 @@ from types import SimpleNamespace
 import torch
 
 from . import kernels as K
+from . import memory
 from . import partial as P
 
 DEFAULT_CHUNK = 1 << 16
@@ -191,7 +192,7 @@ def k_fused(node, args, ctx):
     pooled = tier() == "pooled"
     bufs = _pool(program, rows_per_chunk, shape, ctx.device) if pooled else None
     if pooled and closer is None and result is None:
-        result = torch.empty(shape, dtype=K.tdtype(node.aval.dtype), device=ctx.device)
+        result = memory.empty(shape, K.tdtype(node.aval.dtype), ctx.device)
     for r0 in range(0, n, rows_per_chunk):
         r1 = min(n, r0 + rows_per_chunk)
         ins = [a[r0:r1] if c else a for a, c in zip(args, cut)]
@@ -207,8 +208,7 @@ def k_fused(node, args, ctx):
         if mode == "rows":
             part = value if closer is None else _close(closer, value, ctx)
             if result is None:
-                result = torch.empty((n,) + tuple(part.shape[1:]), dtype=part.dtype,
-                                     device=part.device)
+                result = memory.empty((n,) + tuple(part.shape[1:]), part.dtype, part.device)
             result[r0:r1] = part
         else:
             part = _chunk_reduce(closer, fn, value)

@@ -14,6 +14,7 @@ import warnings
 import torch
 
 from ..graph.layout import offsets
+from . import memory
 from . import random as rnd
 
 TORCH_DTYPES = {n: getattr(torch, n) for n in (
@@ -36,8 +37,8 @@ def k_data(node, args, ctx):
 
 def k_full(node, args, ctx):
     a = node.aval
-    return torch.full(a.local_shape(ctx.rank), node.attr("value"), dtype=tdtype(a.dtype),
-                      device=ctx.device)
+    return memory.empty(a.local_shape(ctx.rank), tdtype(a.dtype), ctx.device).fill_(
+        node.attr("value"))
 
 
 def _index_1d(node, ctx):
@@ -198,6 +199,61 @@ def _prod(x, axes, keepdims, dtype):
     return x
 
 
+# elements per chunk of the two-pass moments below: the centred chunk stays in cache
+MOMENT_CHUNK = 1 << 16
+
+
+def _sum_squares(sq, dims):
+    """``sq`` summed over ``dims`` (keepdim). Sums over all axes but 0, or over axis 0 alone,
+    are matrix-vector products with ones: torch's CPU sum over a short inner axis of a
+    chunk is several times slower than the GEMV."""
+    rows, row = sq.shape[0], sq[0].numel() if sq.shape[0] else 0
+    if sq.ndim >= 2 and rows and row and sq.is_contiguous():
+        flat = sq.reshape(rows, row)
+        if dims == list(range(1, sq.ndim)):
+            return torch.mv(flat, sq.new_ones(row)).reshape(
+                (rows,) + (1,) * (sq.ndim - 1))
+        if dims == [0]:
+            return torch.mv(flat.t(), sq.new_ones(rows)).reshape((1,) + tuple(sq.shape[1:]))
+    return torch.sum(sq, dim=dims, keepdim=True)
+
+
+def moments(x, dims, keepdim):
+    """(M2, mean, n) of real floating ``x`` over ``dims``: the sum of squared deviations from
+    the mean and the mean, by two passes (the mean, then the centred squares, chunk by chunk
+    along axis 0 so no full-size temporary is made). As exact as Welford's update, and much
+    faster than torch's var on CPU for reductions along short or long axes alike. M2 is
+    accumulated in float64 across chunks; both results come in float32 for half-precision
+    ``x`` (so sums of squares cannot overflow), else in ``x``'s dtype."""
+    dims = sorted(d % x.ndim for d in dims) if x.ndim else []
+    n = 1
+    for d in dims:
+        n *= x.shape[d]
+    acc = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+    mean = torch.mean(x.to(acc), dim=dims, keepdim=True) if dims else x.to(acc)
+    row = 1
+    for s in x.shape[1:]:
+        row *= s
+    step = max(1, MOMENT_CHUNK // max(row, 1))
+    if x.ndim == 0 or x.shape[0] <= step:
+        m2 = torch.sum(torch.square(x.to(acc) - mean), dim=dims, keepdim=True)
+    elif 0 in dims:
+        m2 = None
+        for r0 in range(0, x.shape[0], step):
+            sq = torch.square_(x[r0:r0 + step].to(acc) - mean)
+            part = _sum_squares(sq, dims).to(torch.float64)
+            m2 = part if m2 is None else m2.add_(part)
+        m2 = m2.to(acc)
+    else:
+        m2 = torch.empty(mean.shape, dtype=acc, device=x.device)
+        for r0 in range(0, x.shape[0], step):
+            sq = torch.square_(x[r0:r0 + step].to(acc) - mean[r0:r0 + step])
+            m2[r0:r0 + step] = _sum_squares(sq, dims)
+    if not keepdim and dims:
+        m2, mean = m2.squeeze(dims), mean.squeeze(dims)
+    return m2, mean, n
+
+
 def reduce_local(fn, x, axes, keepdims, out_dtype, ddof=0):
     """A complete reduction of a local tensor (NumPy semantics, torch kernels)."""
     dt = TORCH_DTYPES[out_dtype.name]
@@ -221,7 +277,11 @@ def reduce_local(fn, x, axes, keepdims, out_dtype, ddof=0):
         xf = x.to(torch.promote_types(dt, x.dtype) if x.is_complex() else dt)
         with warnings.catch_warnings():  # empty blocks and ddof >= n: NaN/inf as NumPy
             warnings.simplefilter("ignore")
-            v = torch.var(xf, dim=dims, keepdim=keepdims, correction=ddof)
+            if xf.is_floating_point() and xf.numel():
+                m2, _, n = moments(xf, dims, keepdims)
+                v = m2 / (n - ddof) if n - ddof > 0 else m2 / 0.0  # NumPy: inf or NaN
+            else:
+                v = torch.var(xf, dim=dims, keepdim=keepdims, correction=ddof)
         return (torch.sqrt(v) if fn == "std" else v).to(dt)
     if fn == "min":
         return torch.amin(x, dim=dims, keepdim=keepdims)
