@@ -147,6 +147,7 @@ def run_passes(logical, stage="physical", world_size=None):
     if stage == "optimized":
         return outs, notes
     outs = _checked("lower", lower(outs), True)
+    outs = _checked("cse", eliminate_common_subexpressions(outs), True)
     outs = _checked("batch", batch_collectives(outs), True)
     if os.environ.get("LAZYHEAT_FUSE", "1") != "0":  # =0: one kernel per op (for comparison)
         outs = _checked("fuse", fuse(outs), True)

@@ -29,7 +29,7 @@ def state_bytes(partial) -> int:
         partial = partial.attr("closer")
     fn, a = partial.attr("fn"), partial.aval
     src = partial.inputs[0].aval.dtype
-    if fn in ("var", "std"):  # count, mean and M2 in float64 (mean complex for complex data)
+    if fn in ("var", "std", "moments"):  # count, mean, M2 in float64 (complex mean for complex)
         return 8 + a.size * (16 if src.is_complex else 8) + a.size * 8
     if fn in ("argmin", "argmax"):  # value and int64 global index
         return a.size * (src.itemsize + 8)

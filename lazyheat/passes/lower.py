@@ -10,6 +10,10 @@ axis into a local partial step, one collective, and (where needed) a merge step:
 - min, max, argmin, argmax, var, std: partial state -> ``allgather`` -> merge, which keeps
   NaN propagation, first-occurrence ties and Chan's numerically sound merge of moments exact.
 
+var and std of real floating data (and a mean of the same input over the same axes) share one
+moments state (count, mean, M2), locally or per rank, so ``x.mean(0)`` and ``x.std(0)`` read
+``x`` once between them.
+
 Physical nodes keep the logical node's source location, so runtime errors name the user's line.
 """
 
@@ -33,12 +37,38 @@ def move(node: Node, layout, loc: str) -> Node:
     return Node("redistribute", (node,), {}, aval, loc)
 
 
-def _lower_reduce(n: Node, x: Node) -> Node:
+def _moments_keys(order) -> set:
+    """(input, axes, keepdims) of every var/std of real floating data: a mean over the same
+    axes of the same input is read off their moments instead of another pass."""
+    return {(id(n.inputs[0]), n.attr("axes"), n.attr("keepdims")) for n in order
+            if n.op == "reduce" and n.attr("fn") in ("var", "std")
+            and n.inputs[0].aval.dtype.kind == "f"}
+
+
+def _lower_moments(n: Node, x: Node, partial: bool) -> Node:
+    """var, std (and a mean sharing them) from one moments state (count, mean, M2): a local
+    reduction, or per-rank states gathered and merged (Chan's update). The state nodes are
+    identical for all three, so common-subexpression elimination computes them once."""
+    attrs = {"fn": "moments", "axes": n.attr("axes"), "keepdims": n.attr("keepdims")}
+    aval = n.aval.with_(dtype=x.aval.dtype)
+    if not partial:
+        mom = Node("reduce", (x,), attrs, aval, n.loc)
+        return Node("moments_final", (mom,), n.attrs, n.aval, n.loc)
+    part = Node("reduce_partial", (x,), attrs, aval, n.loc)
+    comm = Node("allgather", (part,), {}, aval, n.loc)
+    return Node("reduce_merge", (comm,), n.attrs, n.aval, n.loc)
+
+
+def _lower_reduce(n: Node, x: Node, moment_keys=frozenset()) -> Node:
     axes = n.attr("axes")
     layout, partial = ru.reduce_layout(x.aval, axes, n.attr("keepdims"))
-    if not partial or x.aval.comm.size == 1:  # one rank holds everything: reduce locally
-        return Node("reduce", (x,), n.attrs, n.aval, n.loc)
+    partial = partial and x.aval.comm.size > 1  # one rank holds everything: reduce locally
     fn = n.attr("fn")
+    if x.aval.dtype.kind == "f" and (fn in ("var", "std") or fn == "mean" and (
+            id(n.inputs[0]), axes, n.attr("keepdims")) in moment_keys):
+        return _lower_moments(n, x, partial)
+    if not partial:
+        return Node("reduce", (x,), n.attrs, n.aval, n.loc)
     part = Node("reduce_partial", (x,), n.attrs, n.aval, n.loc)
     if fn in ALLREDUCE_OP:
         comm = Node("allreduce", (part,), {"op": ALLREDUCE_OP[fn]}, n.aval, n.loc)
@@ -52,13 +82,13 @@ def _lower_reduce(n: Node, x: Node) -> Node:
     return Node("reduce_merge", (comm,), n.attrs + (("count", count),), n.aval, n.loc)
 
 
-def _lower_one(n: Node, ins: list) -> Node:
+def _lower_one(n: Node, ins: list, moment_keys=frozenset()) -> Node:
     op, loc, p = n.op, n.loc, n.aval.comm.size
     if op in EWISE:
         req = [ru.ewise_required(i.aval, n.aval.shape, n.aval.layout) for i in ins]
         return Node(op, tuple(move(i, r, loc) for i, r in zip(ins, req)), n.attrs, n.aval, loc)
     if op == "reduce":
-        return _lower_reduce(n, ins[0])
+        return _lower_reduce(n, ins[0], moment_keys)
     if op == "matmul":
         a, b = ins
         req_a, req_b, out, partial = ru.matmul_plan(a.aval, b.aval, n.aval.shape, p)
@@ -107,6 +137,8 @@ def _lower_one(n: Node, ins: list) -> Node:
 def lower(outputs) -> list[Node]:
     """Lower logical outputs to physical nodes (inputs shared, order deterministic)."""
     new_of = {}
-    for n in topo_order(outputs):
-        new_of[id(n)] = _lower_one(n, [new_of[id(i)] for i in n.inputs])
+    order = topo_order(outputs)
+    keys = _moments_keys(order)
+    for n in order:
+        new_of[id(n)] = _lower_one(n, [new_of[id(i)] for i in n.inputs], keys)
     return [new_of[id(o)] for o in outputs]

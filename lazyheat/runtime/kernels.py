@@ -230,7 +230,9 @@ def moments(x, dims, keepdim):
     for d in dims:
         n *= x.shape[d]
     acc = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
-    mean = torch.mean(x.to(acc), dim=dims, keepdim=True) if dims else x.to(acc)
+    if not dims:  # torch reads dim=[] as "all axes": no axes is each element alone
+        return torch.zeros_like(x, dtype=acc), x.to(acc), 1
+    mean = torch.mean(x.to(acc), dim=dims, keepdim=True)
     row = 1
     for s in x.shape[1:]:
         row *= s
@@ -249,7 +251,7 @@ def moments(x, dims, keepdim):
         for r0 in range(0, x.shape[0], step):
             sq = torch.square_(x[r0:r0 + step].to(acc) - mean[r0:r0 + step])
             m2[r0:r0 + step] = _sum_squares(sq, dims)
-    if not keepdim and dims:
+    if not keepdim:
         m2, mean = m2.squeeze(dims), mean.squeeze(dims)
     return m2, mean, n
 
@@ -303,6 +305,34 @@ def reduce_local(fn, x, axes, keepdims, out_dtype, ddof=0):
     raise NotImplementedError(fn)
 
 
+def local_moments(x, axes, keepdims):
+    """(M2, mean, n) over ``axes`` of a local block (see ``moments``); integers in float64."""
+    work = x if x.is_floating_point() or x.is_complex() else x.to(torch.float64)
+    if work.is_floating_point():
+        return moments(work, list(axes), keepdims)
+    v, m = torch.var_mean(work, dim=list(axes), correction=0, keepdim=keepdims)
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    return v * n, m, n
+
+
+def k_moments_final(node, args, ctx):
+    """mean, var or std (with ``ddof``) from a local moments state, NumPy's way: a
+    non-positive ``n - ddof`` gives inf or NaN."""
+    m2, mean, n = args[0]
+    fn, dt = node.attr("fn"), tdtype(node.aval.dtype)
+    if fn == "mean":
+        return mean.to(dt)
+    dof = n - node.attr("ddof", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        var = m2 / dof if dof > 0 else m2 / 0.0
+    return (torch.sqrt(var) if fn == "std" else var).to(dt)
+
+
 def k_reduce(node, args, ctx):
+    if node.attr("fn") == "moments":
+        return local_moments(args[0], node.attr("axes"), node.attr("keepdims"))
     return reduce_local(node.attr("fn"), args[0], node.attr("axes"), node.attr("keepdims"),
                         node.aval.dtype, node.attr("ddof", 0))

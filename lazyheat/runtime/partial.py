@@ -85,7 +85,7 @@ def partial(node, args, ctx):
         gi = _global_flat_index(x, i, xa, ctx.rank)
         shape = out.shape
         return v.reshape(shape), gi.reshape(shape)
-    if fn in ("var", "std"):
+    if fn in ("var", "std", "moments"):
         n = _local_count(x, axes)
         if n == 0:
             z = torch.zeros(out.shape, dtype=torch.float64, device=x.device)
@@ -116,7 +116,7 @@ def merge(node, args, ctx):
     fn = node.attr("fn")
     val, out = args[0], node.aval
     dt = TORCH_DTYPES[out.dtype.name]
-    if fn == "mean":
+    if fn == "mean" and not isinstance(val, tuple):  # all-reduced sums (else moments)
         return (val / node.attr("count")).to(dt)
     if fn == "norm":
         return torch.sqrt(val).to(dt)
@@ -132,7 +132,7 @@ def merge(node, args, ctx):
         mask = torch.where(nan.any(0), nan, clean == best)
         big = torch.iinfo(torch.int64).max
         return torch.where(mask, gi, torch.full_like(gi, big)).amin(0)
-    if fn in ("var", "std"):
+    if fn in ("var", "std") or isinstance(val, tuple) and fn == "mean":
         ns, ms, m2s = val
         n_tot, mean, m2 = 0.0, None, None
         for r in range(ns.shape[0]):  # rank order: deterministic on every rank
@@ -148,6 +148,8 @@ def merge(node, args, ctx):
             dd = (delta * delta.conj()).real if delta.is_complex() else delta * delta
             m2 = m2 + m2s[r] + dd * (n_tot * nb / tot)
             n_tot = tot
+        if fn == "mean":
+            return (mean if mean is not None else torch.full(out.shape, math.nan)).to(dt)
         ddof = node.attr("ddof", 0)
         dof = max(n_tot - ddof, 0)  # NumPy: a non-positive count gives inf or NaN
         var = m2 / dof if m2 is not None else torch.full(out.shape, math.nan)
