@@ -131,6 +131,18 @@ def fusion(args, out: Path, log) -> None:
         log.write(f"$ {shlex.join(cmd)}\ntimed out\n")
 
 
+def git_version() -> str:
+    """The commit lazyheat was measured at, with "+changes" when the tree differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lazyheat"], cwd=ROOT,
+                               text=True, capture_output=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -195,6 +207,7 @@ def main(argv=None) -> int:
             "python": args.python, "mpiexec": args.mpiexec, "quick": args.quick,
             "size_scale": args.size_scale, "repeats": args.repeats,
             "machine": report.machine(), "platform": platform.platform(),
+            "lazyheat_commit": git_version(),
             "sizes": data.sizes(args.quick, args.size_scale)}
     with open(args.out / "results.jsonl", "w") as f:
         f.write(json.dumps({"meta": meta}) + "\n")

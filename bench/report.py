@@ -86,11 +86,13 @@ def write(out: Path, publish: Path | None = None) -> Path:
     md = ["# lazyheat benchmarks", ""]
     md += [f"- date: {meta.get('started', '?')}; total wall time {meta.get('wall_s', '?')} s",
            f"- machine: {meta.get('machine', machine())}; {meta.get('platform', '')}",
-           "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
+           "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+           + f"; lazyheat at commit {meta.get('lazyheat_commit', '?')}",
            f"- command: `{meta.get('argv', '?')}` (python: `{meta.get('python', '?')}`)",
            f"- {'--quick sizes' if meta.get('quick') else 'default sizes'}"
            + (f", scaled by {meta['size_scale']}" if meta.get("size_scale", 1) != 1 else "")
-           + f"; median of {meta.get('repeats', 3)} timed runs after one warm-up; data "
+           + (f"\n- note: {meta['note']}" if meta.get("note") else "")
+           + f"\n- median of {meta.get('repeats', 3)} timed runs after one warm-up; data "
            "generation not timed; every checksum compared with NumPy's", ""]
     md += ["Seconds are medians; R is the number of MPI ranks, Dask workers or threads. "
            "Ratios are lazyheat / peer at the same R: below 1 lazyheat is faster.", ""]
@@ -100,7 +102,7 @@ def write(out: Path, publish: Path | None = None) -> Path:
                   for w in workloads for r in ranks])
     md += ["## Ratios lazyheat / peer", ""]
     ratio_rows, chart = [], {}
-    for w in workloads:
+    for w in [w for w in workloads if w != "bandwidth"]:  # a property of the machine
         for r in ranks:
             lhr = index.get(("lazyheat", w, r))
             cells = []
@@ -176,7 +178,8 @@ def write(out: Path, publish: Path | None = None) -> Path:
     if fusion_md.exists():
         md += ["## Fused elementwise chains (`python -m bench.fusion_tiers`)", "",
                fusion_md.read_text(), ""]
-    png = _chart(chart, out / "ratios.png", peers, ranks, workloads)
+    png = _chart(chart, out / "ratios.png", peers, ranks,
+                 [w for w in workloads if w != "bandwidth"])
     if png:
         md.insert(2, "![lazyheat / peer](ratios.png)\n")
     path = out / "RESULTS.md"
