@@ -184,13 +184,21 @@ def _row_numel(shape) -> int:
     return n
 
 
-def _alltoallv(comm: Comm, send_pieces, recv_shapes, dtype) -> list[torch.Tensor]:
-    """Send ``send_pieces[d]`` to rank d, receive a tensor of ``recv_shapes[s]`` from rank s."""
-    item = torch.empty((), dtype=dtype).element_size()
-    flat = [_host(p).reshape(-1) for p in send_pieces]
-    send = torch.cat(flat, out=memory.empty((sum(p.numel() for p in flat),), dtype, "cpu")) \
-        if flat else torch.empty(0, dtype=dtype)
-    scount = [p.numel() * item for p in flat]
+def _alltoallv(comm: Comm, send_pieces, recv_shapes, dtype):
+    """Send ``send_pieces[d]`` to rank d, receive a tensor of ``recv_shapes[s]`` from rank s.
+
+    Returns (pieces, recv): the received pieces are views into ``recv``, one flat buffer in
+    rank order. Each send piece is copied once, straight into its slot of the send buffer
+    (strided pieces included), and nothing is copied after the receive."""
+    numel = [p.numel() for p in send_pieces]
+    send = memory.empty((sum(numel),), dtype, "cpu")
+    start = 0
+    for p, n in zip(send_pieces, numel):
+        if n:
+            send[start:start + n].view(p.shape).copy_(p)
+        start += n
+    item = send.element_size()
+    scount = [n * item for n in numel]
     rnumel = [int(np.prod(s)) for s in recv_shapes]
     rcount = [n * item for n in rnumel]
     recv = memory.empty((sum(rnumel),), dtype, "cpu")
@@ -200,7 +208,7 @@ def _alltoallv(comm: Comm, send_pieces, recv_shapes, dtype) -> list[torch.Tensor
     for n, s in zip(rnumel, recv_shapes):
         out.append(recv[start:start + n].reshape(s))
         start += n
-    return out
+    return out, recv
 
 
 def redistribute(comm: Comm, t: torch.Tensor, shape, src, dst, src_starts=None) -> torch.Tensor:
@@ -231,17 +239,27 @@ def redistribute(comm: Comm, t: torch.Tensor, shape, src, dst, src_starts=None) 
             shp = list(t.shape)
             shp[ss] = m[s][r]
             shapes.append(tuple(shp))
-        pieces = _alltoallv(comm, send, shapes, t.dtype)
+        pieces, recv = _alltoallv(comm, send, shapes, t.dtype)
         order = sorted(range(p), key=lambda s: so[s])  # by position, not rank
-        return _cat([pieces[s] for s in order], ss).to(dev)
+        return _joined(pieces, recv, order, ss).to(dev)
     send = [t.narrow(ds, do[d], dc[d]) for d in range(p)]
     shapes = []
     for s in range(p):
         shp = list(shape)
         shp[ss], shp[ds] = sc[s], dc[r]
         shapes.append(tuple(shp))
-    pieces = _alltoallv(comm, send, shapes, t.dtype)
-    return _cat(pieces, ss).to(dev)
+    pieces, recv = _alltoallv(comm, send, shapes, t.dtype)
+    return _joined(pieces, recv, range(p), ss).to(dev)
+
+
+def _joined(pieces, recv, order, axis) -> torch.Tensor:
+    """The received pieces concatenated along ``axis`` in ``order``. Pieces joined along
+    axis 0 in rank order already lie that way in the receive buffer: no copy then."""
+    if axis == 0 and list(order) == list(range(len(pieces))):
+        shape = list(pieces[0].shape)
+        shape[0] = sum(p.shape[0] for p in pieces)
+        return recv.view(shape)
+    return _cat([pieces[s] for s in order], axis)
 
 
 def _cat(pieces, axis) -> torch.Tensor:

@@ -27,7 +27,7 @@ from . import kernels as K
 from . import memory
 from . import partial as P
 
-DEFAULT_CHUNK = 1 << 16
+DEFAULT_CHUNK = 1 << 18
 
 # closing reductions whose per-chunk results combine into the whole block's result
 _COMBINE = {
