@@ -74,23 +74,9 @@ def _template(nodes):
             e = eff[id(n)] = n if m is None else m
         return e
 
-    order, pos = [], {}
-    stack = [(leaf_or(n), False) for n in reversed(nodes)]
-    visiting = set()
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            pos[id(node)] = len(order)
-            order.append(node)
-            continue
-        if id(node) in visiting:
-            continue
-        visiting.add(id(node))
-        stack.append((node, True))
-        for i in reversed(node.inputs):
-            e = leaf_or(i)
-            if id(e) not in visiting:
-                stack.append((e, False))
+    order = topo_order([leaf_or(n) for n in nodes],
+                       lambda node: tuple(leaf_or(i) for i in node.inputs))
+    pos = {id(node): k for k, node in enumerate(order)}
 
     key, params, new = [], [], {}
     for node in order:

@@ -123,8 +123,11 @@ def canonical(attrs) -> tuple:
     return tuple(out)
 
 
-def topo_order(outputs) -> list[Node]:
-    """Inputs before users, deterministic (depth-first in input order), each node once."""
+def topo_order(outputs, inputs_of=None) -> list[Node]:
+    """Inputs before users, deterministic (depth-first in input order), each node once.
+    ``inputs_of(node)``, when given, says which nodes a node depends on (default: its
+    inputs); passes use it to walk a graph with substitutions or extra ordering edges."""
+    deps = inputs_of or (lambda n: n.inputs)
     order, seen, stack = [], set(), [(n, False) for n in reversed(list(outputs))]
     while stack:
         node, expanded = stack.pop()
@@ -135,7 +138,7 @@ def topo_order(outputs) -> list[Node]:
             continue
         seen.add(id(node))
         stack.append((node, True))
-        for i in reversed(node.inputs):
+        for i in reversed(deps(node)):
             if id(i) not in seen:
                 stack.append((i, False))
     return order

@@ -90,20 +90,7 @@ def _order_with_groups(outputs, groups, part_of) -> list[Node]:
             return n.inputs
         return tuple(c.inputs[0] for c in groups[part_of[id(n)][0]])
 
-    order, seen, stack = [], set(), [(n, False) for n in reversed(list(outputs))]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for i in reversed(deps(node)):
-            if id(i) not in seen:
-                stack.append((i, False))
-    return order
+    return topo_order(outputs, deps)
 
 
 def _make_batch(group, new_of) -> Node:
