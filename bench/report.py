@@ -54,7 +54,14 @@ def _cell(row, fmt="{:.3f}"):
         return ""
     if row["status"] == "ok":
         return fmt.format(row["seconds"])
+    if row["status"] == "bad-checksum" and "seconds" in row:  # timed, but see the notes
+        return fmt.format(row["seconds"]) + " †"
     return {"n/a": "n/a", "bad-checksum": "**BAD**"}.get(row["status"], row["status"])
+
+
+def _timed(row) -> bool:
+    return row is not None and "seconds" in row and row["seconds"] > 0 and \
+        row["status"] in ("ok", "bad-checksum")
 
 
 def _table(head, body) -> list[str]:
@@ -100,6 +107,8 @@ def write(out: Path, publish: Path | None = None) -> Path:
     md += _table(["workload", "R"] + configs,
                  [[w, r] + [_cell(index.get((c, w, r))) for c in configs]
                   for w in workloads for r in ranks])
+    md += ["† timed, but the result's checksum differs from NumPy's by more than the tolerance "
+           "(the notes below give the size); its ratio is shown with the same mark.", ""]
     md += ["## Ratios lazyheat / peer", ""]
     ratio_rows, chart = [], {}
     for w in [w for w in workloads if w != "bandwidth"]:  # a property of the machine
@@ -108,9 +117,10 @@ def write(out: Path, publish: Path | None = None) -> Path:
             cells = []
             for c in peers:
                 pr = index.get((c, w, r))
-                if lhr and pr and lhr["status"] == pr["status"] == "ok" and pr["seconds"] > 0:
+                if _timed(lhr) and _timed(pr):
                     q = lhr["seconds"] / pr["seconds"]
-                    cells.append(f"{q:.2f}")
+                    mark = " †" if "bad-checksum" in (lhr["status"], pr["status"]) else ""
+                    cells.append(f"{q:.2f}{mark}")
                     chart[(w, c, r)] = q
                 else:
                     cells.append("")
