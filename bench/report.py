@@ -59,6 +59,12 @@ def _cell(row, fmt="{:.3f}"):
     return {"n/a": "n/a", "bad-checksum": "**BAD**"}.get(row["status"], row["status"])
 
 
+def _per_op(row) -> float:
+    """Seconds per operation where a run counts its operations (``overhead``, whose loop
+    length differs between libraries), else seconds."""
+    return row["seconds"] / row.get("extra", {}).get("ops", 1)
+
+
 def _timed(row) -> bool:
     return row is not None and "seconds" in row and row["seconds"] > 0 and \
         row["status"] in ("ok", "bad-checksum")
@@ -118,7 +124,7 @@ def write(out: Path, publish: Path | None = None) -> Path:
             for c in peers:
                 pr = index.get((c, w, r))
                 if _timed(lhr) and _timed(pr):
-                    q = lhr["seconds"] / pr["seconds"]
+                    q = _per_op(lhr) / _per_op(pr)
                     mark = " †" if "bad-checksum" in (lhr["status"], pr["status"]) else ""
                     cells.append(f"{q:.2f}{mark}")
                     chart[(w, c, r)] = q

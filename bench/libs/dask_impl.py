@@ -188,4 +188,5 @@ def overhead(ctx, p):
             s = float(overhead_chain(a, b, da.abs, da.sqrt).sum().compute())
         return s
     return Case(run, float, extra=lambda r: {"ops": 10 * reps},
-                notes="one chunk; graph built and computed each time")
+                notes="one chunk; graph built and computed each time; 100 repetitions "
+                "(ratios are per operation)")
