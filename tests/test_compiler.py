@@ -279,3 +279,13 @@ def test_planning_deep_graphs_that_reuse_values_stays_linear():
         theta = lh.where(ids == j, rho, theta)
     p = lh.plan(theta)
     assert p.totals()["collectives"] >= 64
+
+
+@pytest.mark.parametrize("p", SIZES)
+def test_six_moments_take_two_sweeps_and_one_message(p):
+    x = lh.random.randn(1000, 16, split=0, seed=1, comm=lh.FakeComm(p))
+    order = nodes_of(x.mean(), x.std(), x.mean(0), x.std(0), x.mean(1), x.std(1))
+    sweeps = [n for n in order if n.op in ("reduce", "reduce_partial")]
+    assert sorted(n.attr("axes") for n in sweeps) == [(0,), (1,)]
+    assert len(collectives(order)) == (0 if p == 1 else 1)
+    assert any(n.op == "moments_combine" for n in order)

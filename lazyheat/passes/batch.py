@@ -28,6 +28,8 @@ def state_bytes(partial) -> int:
     if partial.op == "fused":  # a fused group closed by the partial reduction
         partial = partial.attr("closer")
     fn, a = partial.attr("fn"), partial.aval
+    if partial.op == "moments_combine":  # a moments state combined from a finer one
+        fn = "moments"
     src = partial.inputs[0].aval.dtype
     if fn in ("var", "std", "moments"):  # count, mean, M2 in float64 (complex mean for complex)
         return 8 + a.size * (16 if src.is_complex else 8) + a.size * 8
@@ -41,7 +43,8 @@ def state_bytes(partial) -> int:
 def payload_bytes(node) -> int:
     """Bytes one rank contributes to a reduction collective."""
     src = node.inputs[0]
-    return state_bytes(src) if src.op in ("reduce_partial", "fused") else src.aval.nbytes
+    return state_bytes(src) if src.op in ("reduce_partial", "fused", "moments_combine") \
+        else src.aval.nbytes
 
 
 def _batchable(n) -> bool:

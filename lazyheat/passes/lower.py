@@ -19,6 +19,8 @@ Physical nodes keep the logical node's source location, so runtime errors name t
 
 from __future__ import annotations
 
+from math import prod
+
 from ..graph import Node, topo_order
 from ..graph import rules as ru
 from ..graph.layout import offsets, same_layout
@@ -59,6 +61,38 @@ def _lower_moments(n: Node, x: Node, partial: bool) -> Node:
     return Node("reduce_merge", (comm,), n.attrs, n.aval, n.loc)
 
 
+def _derived_moments(n: Node, x: Node, moment_keys):
+    """var/std/mean over *all* axes of ``x`` read off the moments state over a subset S of
+    its axes that another reduction of ``x`` needs anyway (Chan's update over the state's
+    elements: exact up to rounding), instead of another two-pass sweep over ``x``. S is the
+    candidate with the smallest state, ties by axes: global metadata only."""
+    nd, p = x.aval.ndim, x.aval.comm.size
+    if n.attr("keepdims") or len(n.attr("axes")) != nd or nd < 2:
+        return None
+    cands = [axes for i, axes, keep in moment_keys
+             if i == id(n.inputs[0]) and not keep and 0 < len(axes) < nd]
+    if not cands:
+        return None
+    s_axes = min(cands, key=lambda a: (prod(x.aval.shape[d] for d in range(nd) if d not in a),
+                                       a))
+    # the state node exactly as _lower_moments builds it for that reduction (CSE merges them)
+    (split, counts), part_s = ru.reduce_layout(x.aval, s_axes, False)
+    aval_s = x.aval.with_(shape=ru.reduce_shape(x.aval.shape, s_axes, False), split=split,
+                          counts=counts)
+    attrs_s = {"fn": "moments", "axes": s_axes, "keepdims": False}
+    state = Node("reduce_partial" if part_s and p > 1 else "reduce", (x,), attrs_s, aval_s,
+                 n.loc)
+    partial = x.aval.split is not None and p > 1  # a state per rank, to be gathered
+    aval = n.aval.with_(dtype=x.aval.dtype)
+    combined = Node("moments_combine", (state,), {
+        "axes": tuple(range(nd - len(s_axes))), "out": "partial" if partial else "local"},
+        aval, n.loc)
+    if not partial:
+        return Node("moments_final", (combined,), n.attrs, n.aval, n.loc)
+    comm = Node("allgather", (combined,), {}, aval, n.loc)
+    return Node("reduce_merge", (comm,), n.attrs, n.aval, n.loc)
+
+
 def _lower_reduce(n: Node, x: Node, moment_keys=frozenset()) -> Node:
     axes = n.attr("axes")
     layout, partial = ru.reduce_layout(x.aval, axes, n.attr("keepdims"))
@@ -66,7 +100,7 @@ def _lower_reduce(n: Node, x: Node, moment_keys=frozenset()) -> Node:
     fn = n.attr("fn")
     if x.aval.dtype.kind == "f" and (fn in ("var", "std") or fn == "mean" and (
             id(n.inputs[0]), axes, n.attr("keepdims")) in moment_keys):
-        return _lower_moments(n, x, partial)
+        return _derived_moments(n, x, moment_keys) or _lower_moments(n, x, partial)
     if not partial:
         return Node("reduce", (x,), n.attrs, n.aval, n.loc)
     part = Node("reduce_partial", (x,), n.attrs, n.aval, n.loc)

@@ -143,6 +143,10 @@ def allgather_packed(comm: Comm, tensors) -> list[torch.Tensor]:
         comm.mpi.Allgather(send, recv)
     out, start = [], 0
     for t, src, nb in zip(tensors, host, sizes):
+        if nb == 0:  # nothing to view (a zero-size state)
+            out.append(torch.empty((comm.size,) + tuple(src.shape), dtype=src.dtype,
+                                   device=t.device))
+            continue
         raw = torch.from_numpy(recv[:, start:start + nb].copy())
         out.append(raw.view(src.dtype).reshape((comm.size,) + tuple(src.shape)).to(t.device))
         start += nb

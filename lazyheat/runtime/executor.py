@@ -146,7 +146,7 @@ def k_unbatch(node, args, ctx):
 KERNELS = {
     "data": K.k_data, "full": K.k_full, "arange": K.k_arange, "linspace": K.k_linspace,
     "eye": K.k_eye, "random": K.k_random, "reduce": K.k_reduce,
-    "moments_final": K.k_moments_final,
+    "moments_final": K.k_moments_final, "moments_combine": P.combine_moments,
     "reduce_partial": P.partial, "reduce_merge": P.merge, "matmul": k_matmul,
     "transpose": k_transpose, "reshape": k_reshape, "slice": k_slice,
     "concatenate": k_concatenate, "redistribute": k_redistribute,

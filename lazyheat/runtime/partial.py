@@ -105,6 +105,36 @@ def partial(node, args, ctx):
     raise NotImplementedError(fn)
 
 
+def combine_moments(node, args, ctx):
+    """A moments state over more axes from a state over fewer (Chan's update with equal
+    counts): ``axes`` of the input state are reduced. The input is a local state (M2, mean,
+    n) or a per-rank partial state (count, mean, M2); ``out`` says which to return."""
+    st = args[0]
+    if isinstance(st[2], int):
+        m2, mean, n = st
+        n = float(n)
+    else:
+        cnt, mean, m2 = st
+        n = float(cnt)
+    axes = list(node.attr("axes"))
+    k = 1
+    for a in axes:
+        k *= mean.shape[a]
+    acc = mean.dtype
+    if n == 0 or k == 0:
+        tot = 0.0  # no elements: NumPy's mean is NaN (merges skip empty states)
+        gm = torch.full(node.aval.shape, math.nan, dtype=torch.float64, device=mean.device)
+        gm2 = torch.zeros_like(gm)
+    else:
+        mean64, m264 = mean.to(torch.float64), m2.to(torch.float64)
+        gm = mean64.mean(dim=axes)
+        gm2 = m264.sum(dim=axes) + n * torch.square(mean64 - _unsqueeze(gm, axes)).sum(dim=axes)
+        tot = n * k
+    if node.attr("out") == "partial":
+        return torch.tensor(tot, dtype=torch.float64), gm, gm2
+    return gm2.to(acc), gm.to(acc), int(tot)
+
+
 def _unsqueeze(t, axes):
     for a in sorted(axes):
         t = t.unsqueeze(a)

@@ -4,6 +4,7 @@ A tiny chunk size forces the chunked path of fused kernels (uneven last chunks i
 so every closing reduction's chunk combination is exercised against NumPy."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -129,3 +130,18 @@ def test_analyze_gathers_measurements_from_every_rank():
     doc = json.loads(lh.explain((x * 2).sum(0), analyze=True, format="json"))
     measured = [n["measured"] for n in doc["nodes"] if "measured" in n]
     assert measured and all(m["seconds_max"] >= m["seconds_min"] for m in measured)
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (0, 3), (1, 6), (3, 4), (10, 3, 2)])
+@pytest.mark.parametrize("split", [None, 0, 1])
+def test_moments_over_all_axes_read_off_finer_states(shape, split):
+    xn = make(shape, "float32", seed=10)
+    x = lh.array(xn, split=split)
+    outs = lh.compute(x.mean(), x.std(), x.var(ddof=1), x.mean(0), x.std(0), x.mean(1),
+                      x.std(1))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NumPy warns about empty slices; values are NaN
+        want = [xn.mean(), xn.std(), xn.var(ddof=1), xn.mean(0), xn.std(0), xn.mean(1),
+                xn.std(1)]
+    for got, w in zip(outs, want):
+        check(got, np.asarray(w, dtype=np.float32), rtol=1e-5, atol=1e-6)
