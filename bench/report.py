@@ -38,6 +38,13 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB"
 
 
+def _rel(path: str) -> str:
+    """A path inside the checkout, relative to it (the report says nothing of the machine's
+    directory layout)."""
+    root = str(Path(__file__).resolve().parent.parent)
+    return path[len(root) + 1:] if path.startswith(root + "/") else path
+
+
 def load(path: Path):
     meta, rows = {}, []
     for line in open(path):
@@ -101,7 +108,7 @@ def write(out: Path, publish: Path | None = None) -> Path:
            f"- machine: {meta.get('machine', machine())}; {meta.get('platform', '')}",
            "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
            + f"; lazyheat at commit {meta.get('lazyheat_commit', '?')}",
-           f"- command: `{meta.get('argv', '?')}` (python: `{meta.get('python', '?')}`)",
+           f"- command: `{meta.get('argv', '?')}` (python: `{_rel(meta.get('python', '?'))}`)",
            f"- {'--quick sizes' if meta.get('quick') else 'default sizes'}"
            + (f", scaled by {meta['size_scale']}" if meta.get("size_scale", 1) != 1 else "")
            + (f"\n- note: {meta['note']}" if meta.get("note") else "")
