@@ -314,8 +314,8 @@ def gather_profile(plan, profile) -> dict:
     comm = plan.comm
     mine = []
     for n in order:
-        b = comm_bytes_per_rank(n)[comm.rank % max(1, len(comm_bytes_per_rank(n)))] \
-            if n.op in COLLECTIVES and not is_free(n) else 0
+        b = comm_bytes_per_rank(n)[comm.rank] if n.op in COLLECTIVES and not is_free(n) \
+            else 0
         mine.append((profile.get(id(n), 0.0), b))
     every = comm.mpi.allgather(mine) if comm.size > 1 else [mine]
     out = {}

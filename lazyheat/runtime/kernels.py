@@ -281,7 +281,7 @@ def reduce_local(fn, x, axes, keepdims, out_dtype, ddof=0):
             warnings.simplefilter("ignore")
             if xf.is_floating_point() and xf.numel():
                 m2, _, n = moments(xf, dims, keepdims)
-                v = m2 / (n - ddof) if n - ddof > 0 else m2 / 0.0  # NumPy: inf or NaN
+                v = _var_of(m2, n, ddof)
             else:
                 v = torch.var(xf, dim=dims, keepdim=keepdims, correction=ddof)
         return (torch.sqrt(v) if fn == "std" else v).to(dt)
@@ -324,11 +324,16 @@ def k_moments_final(node, args, ctx):
     fn, dt = node.attr("fn"), tdtype(node.aval.dtype)
     if fn == "mean":
         return mean.to(dt)
-    dof = n - node.attr("ddof", 0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        var = m2 / dof if dof > 0 else m2 / 0.0
+        var = _var_of(m2, n, node.attr("ddof", 0))
     return (torch.sqrt(var) if fn == "std" else var).to(dt)
+
+
+def _var_of(m2, n, ddof):
+    """Variance from the sum of squared deviations of ``n`` elements, NumPy's way: a
+    non-positive ``n - ddof`` gives inf or NaN."""
+    return m2 / (n - ddof) if n - ddof > 0 else m2 / 0.0
 
 
 def k_reduce(node, args, ctx):
