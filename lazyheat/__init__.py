@@ -14,6 +14,7 @@ from . import (
                        random,
 )
 from ._array import LazyArray
+from ._core import use_device
 from .creation import (
                        arange,
                        array,
@@ -73,8 +74,8 @@ bool = bool_  # noqa: A001 - NumPy-style dtype name
 __version__ = "0.1.0"
 
 __all__ = list(_ew_all) + [
-    "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "random", "compute", "explain",
-    "plan", "Plan", "plan_cache_info", "clear_plan_cache",
+    "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "use_device", "random",
+    "compute", "explain", "plan", "Plan", "plan_cache_info", "clear_plan_cache",
     "array", "asarray", "from_local", "zeros", "ones", "full", "empty", "zeros_like",
     "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
     "sum", "prod", "mean", "var", "std", "min", "max", "amin", "amax", "argmin", "argmax",

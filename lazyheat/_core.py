@@ -3,6 +3,7 @@ construction with the user's source line, and the registry of materialized resul
 
 from __future__ import annotations
 
+import os
 import weakref
 
 import numpy as np
@@ -39,10 +40,31 @@ def _wrapped(mpi_comm) -> Comm:
     return _WRAPPED[key]
 
 
+_default_device: str | None = None  # set by use_device; None: LAZYHEAT_DEVICE, else "cpu"
+
+
+def use_device(device) -> None:
+    """Make ``device`` ("cpu" or "gpu") the default of every creation function that is not
+    given ``device=``, as HeAT's ``ht.use_device``. The ``LAZYHEAT_DEVICE`` environment
+    variable sets the same default for a whole run (``LAZYHEAT_DEVICE=gpu mpiexec ...``).
+
+    >>> lh.use_device("cpu")
+    """
+    global _default_device
+    _default_device = get_device(device if device is not None else "cpu")
+
+
+def default_device() -> str:
+    if _default_device is None:
+        return get_device(os.environ.get("LAZYHEAT_DEVICE") or "cpu")
+    return _default_device
+
+
 def get_device(device=None) -> str:
-    """"cpu" (default), or "cuda" for "gpu"/"cuda"/"cuda:N" where torch sees a GPU."""
+    """"cpu", or "cuda" for "gpu"/"cuda"/"cuda:N" where torch sees a GPU; None means the
+    default (``use_device``)."""
     if device is None:
-        return "cpu"
+        return default_device()
     name = str(device).lower()
     if name == "cpu":
         return "cpu"

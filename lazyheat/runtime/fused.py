@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 import torch
 
+from . import compiled as C
 from . import kernels as K
 from . import memory
 from . import partial as P
@@ -39,20 +40,27 @@ _COMBINE = {
 }
 
 
-TIERS = ("pooled", "alloc")
+TIERS = ("pooled", "alloc", "compile")
 
 
 def tier() -> str:
     """How chunks run: "pooled" (torch ops with ``out=`` into chunk buffers reused in place
-    along the chain) or "alloc" (each op allocates its chunk result). ``LAZYHEAT_FUSED_TIER``
-    overrides the default; see bench/fusion_tiers.py for the measurements behind it."""
+    along the chain) or "alloc" (each op allocates its chunk result); "compile" hands groups
+    of plans that repeat to ``torch.compile`` (``compiled.py``) and runs their first pass
+    pooled. ``LAZYHEAT_FUSED_TIER`` overrides the default; see bench/fusion_tiers.py for the
+    measurements behind it."""
     value = os.environ.get("LAZYHEAT_FUSED_TIER", "pooled")
     return value if value in TIERS else "pooled"
 
 
-def chunk_elements() -> int:
+def chunk_elements(device=None) -> int:
+    """Elements per chunk. On a GPU every chunk costs a kernel launch per member and whole
+    blocks do not fit a cache anyway, so GPU groups run whole unless ``LAZYHEAT_CHUNK``
+    says otherwise."""
     value = os.environ.get("LAZYHEAT_CHUNK", "")
-    return int(value) if value.strip().lstrip("-").isdigit() else DEFAULT_CHUNK
+    if value.strip().lstrip("-").isdigit():
+        return int(value)
+    return 0 if device is not None and torch.device(device).type != "cpu" else DEFAULT_CHUNK
 
 
 # ops whose torch function computes exactly what k_ewise computes when every array operand
@@ -174,11 +182,18 @@ def _program(node, members, refs, device):
 def k_fused(node, args, ctx):
     members, refs, closer = node.attr("members"), node.attr("args"), node.attr("closer")
     program = _program(node, members, refs, ctx.device)
+    mode_tier = tier()
+    if mode_tier == "compile":
+        compiled = C.lookup(node, program, closer, _close, ctx)
+        if compiled is not None:
+            value = C.run(node, compiled, args, ctx)
+            if value is not None:
+                return value
     shape = members[-1].aval.local_shape(ctx.rank)
     row = 1
     for s in shape[1:]:
         row *= s
-    chunk = chunk_elements()
+    chunk = chunk_elements(ctx.device)
     rows_per_chunk = max(1, chunk // max(row, 1))
     plan = _chunk_plan(closer)
     if chunk <= 0 or not shape or shape[0] <= rows_per_chunk or plan is None:
@@ -191,7 +206,7 @@ def k_fused(node, args, ctx):
     result = None
     if closer is None:  # write into a dead temporary of the right shape, if one is donated
         result = _donated_buffer(node, args, ctx, shape)
-    pooled = tier() == "pooled"
+    pooled = mode_tier != "alloc"
     bufs = _pool(program, rows_per_chunk, shape, ctx.device) if pooled else None
     if pooled and closer is None and result is None:
         result = memory.empty(shape, K.tdtype(node.aval.dtype), ctx.device)

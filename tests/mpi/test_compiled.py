@@ -1,0 +1,67 @@
+"""The ``torch.compile`` tier of fused groups gives NumPy's values on any number of ranks.
+
+``LAZYHEAT_FUSED_TIER=compile`` compiles a fused group the second time its cached plan runs,
+so each check below computes the same expression three times: the first run takes the default
+tier, the later ones the compiled group. Compilation costs about a second per group (more on
+a cold inductor cache), so this file keeps to a few shapes that still cover closers, empty
+blocks, broadcasting and integer data."""
+
+import numpy as np
+import pytest
+from _util import check, lh, make
+
+from lazyheat.runtime import compiled as C
+
+
+@pytest.fixture(autouse=True)
+def compile_tier(monkeypatch):
+    monkeypatch.setenv("LAZYHEAT_FUSED_TIER", "compile")
+    monkeypatch.setenv("LAZYHEAT_CHUNK", "64")  # first runs also take the chunked path
+
+
+def _thrice(build, want, **tol):
+    for _ in range(3):
+        check(build(), np.asarray(want), **tol)
+
+
+@pytest.mark.parametrize("shape", [(23, 5), (3, 4), (1, 6)])
+def test_chain_closed_by_sum_mean_max(shape):
+    an, bn = make(shape, "float32", seed=1), make(shape, "float32", seed=2)
+    a, b = lh.array(an, split=0), lh.array(bn, split=0)
+    f = np.float32
+    chain = np.exp((an * f(2) + bn) / (an + f(1)))
+    _thrice(lambda: ((a * 2 + b) / (a + 1)).exp().sum(), chain.sum(), rtol=1e-5)
+    _thrice(lambda: ((a * 2 + b) / (a + 1)).exp().mean(0), chain.mean(0), rtol=1e-5)
+    _thrice(lambda: ((a * 2 + b) / (a + 1)).exp().max(1), chain.max(1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("split", [None, 0, 1])
+def test_elementwise_output_with_broadcast(split):
+    xn = make((9, 4), "float64", seed=3)
+    x = lh.array(xn, split=split)
+    want = np.tanh(xn - xn.mean(0)) * 3.0 + 1.0
+    _thrice(lambda: (lh.tanh(x - x.mean(0)) * 3.0 + 1.0), want, rtol=1e-12)
+
+
+def test_integer_and_bool_groups():
+    xn = np.arange(40, dtype=np.int64).reshape(10, 4)
+    x = lh.array(xn, split=0)
+    _thrice(lambda: (x * 3 - 7).sum(0), (xn * 3 - 7).sum(0))
+    _thrice(lambda: ((x % 3) == 1).any(1), ((xn % 3) == 1).any(1))
+
+
+def test_ineligible_closer_keeps_default_tier():
+    xn = make((11, 3), "float32", seed=4)
+    x = lh.array(xn, split=0)
+    _thrice(lambda: (x * 2 + 1).var(0), (xn * np.float32(2) + np.float32(1)).var(0),
+            rtol=1e-5)
+
+
+def test_groups_compile_once_per_plan():
+    xn = make((17, 3), "float32", seed=5)
+    x = lh.array(xn, split=0)
+    for _ in range(4):
+        check((x * x + 1).sum(), np.asarray((xn * xn + np.float32(1)).sum()), rtol=1e-5)
+    compiled = [s for per_dev in C._STATE.values() for s in per_dev.values()
+                if callable(s)]
+    assert compiled, "no fused group was compiled"
