@@ -43,6 +43,9 @@ def k_matmul(node, args, ctx):
     if dt == torch.bool:  # logical or of ands, as NumPy; counts are exact in float64
         return torch.matmul(a.to(torch.float64), b.to(torch.float64)) != 0
     a, b = a.to(dt), b.to(dt)
+    if a.device.type != "cpu" and not (dt.is_floating_point or dt.is_complex):
+        # CUDA has no integer GEMM; the CPU's is exact (wrapping as NumPy's)
+        return torch.matmul(a.cpu(), b.cpu()).to(a.device)
     if a.ndim == 2 and b.ndim == 2:  # the common case: a fresh (huge-page) output buffer
         return torch.matmul(a, b, out=memory.empty((a.shape[0], b.shape[1]), dt, a.device))
     return torch.matmul(a, b)

@@ -236,7 +236,9 @@ def moments(x, dims, keepdim):
     row = 1
     for s in x.shape[1:]:
         row *= s
-    step = max(1, MOMENT_CHUNK // max(row, 1))
+    # chunks keep the centred values in a CPU cache; a GPU would pay a launch per chunk
+    step = max(1, MOMENT_CHUNK // max(row, 1)) if x.device.type == "cpu" else x.shape[0] \
+        if x.ndim else 1
     if x.ndim == 0 or x.shape[0] <= step:
         m2 = torch.sum(torch.square(x.to(acc) - mean), dim=dims, keepdim=True)
     elif 0 in dims:

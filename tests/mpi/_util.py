@@ -17,6 +17,8 @@ import lazyheat as lh
 COMM = MPI.COMM_WORLD
 RANK = COMM.rank
 SIZE = COMM.size
+# "cpu" unless the run sets LAZYHEAT_DEVICE=gpu: the whole suite then runs on the GPU
+DEFAULT_DEVICE = lh.zeros(()).device
 
 SPLITS_2D = (None, 0, 1)
 

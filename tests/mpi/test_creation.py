@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from _util import RANK, SHAPES_2D, SIZE, SPLITS_2D, check, lh, make, valid_splits
+from _util import DEFAULT_DEVICE, RANK, SHAPES_2D, SIZE, SPLITS_2D, check, lh, make, valid_splits
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
@@ -13,7 +13,7 @@ def test_array_from_numpy_keeps_dtype(shape, dtype):
     for split in valid_splits(len(shape)):
         x = lh.array(a, split=split)
         assert x.split == split
-        assert x.device == "cpu"
+        assert x.device == DEFAULT_DEVICE
         check(x, a)
         assert lh.asarray(a, split=split).dtype == a.dtype
 
@@ -60,7 +60,7 @@ def test_attributes_known_without_compute():
     assert y.ndim == 1
     assert y.size == 5
     assert y.split in (None, 0)
-    assert y.device == "cpu"
+    assert y.device == DEFAULT_DEVICE
     assert y.dtype == np.float32
     r = repr(y)
     assert isinstance(r, str) and "5" in r

@@ -79,7 +79,7 @@ def test_larray_lshape_lshape_map():
                 if split is None:
                     if not (lmap == np.array(shape)).all():
                         err = f"replicated lshape_map {lmap.tolist()}"
-                    elif not np.array_equal(local.numpy(), a):
+                    elif not np.array_equal(local.cpu().numpy(), a):
                         err = "replicated larray differs from the data"
                 else:
                     if lmap[:, split].sum() != shape[split]:
@@ -88,7 +88,7 @@ def test_larray_lshape_lshape_map():
                     start = int(lmap[:RANK, split].sum())
                     idx = [slice(None)] * 2
                     idx[split] = slice(start, start + int(lmap[RANK, split]))
-                    if not np.array_equal(local.numpy(), a[tuple(idx)]):
+                    if not np.array_equal(local.cpu().numpy(), a[tuple(idx)]):
                         err = "larray is not this rank's block"
             raise_if_any(err)
             # a freshly distributed array is balanced: blocks differ by at most one
