@@ -1,7 +1,8 @@
 """``python -m bench``: run lazyheat and its peers on every workload and write the report.
 
 Each (library configuration, rank count, workload) runs in a process of its own, one at a
-time: lazyheat and HeAT under ``mpiexec -n R`` with one torch thread per rank; Dask with a
+time: lazyheat and HeAT under ``mpiexec -n R`` with one torch thread per rank
+(``lazyheat-compiled``: lazyheat with ``LAZYHEAT_FUSED_TIER=compile``); Dask with a
 local cluster of R single-threaded workers (``dask-dist``) and with its threaded scheduler of
 R threads (``dask-threads``); NumPy, torch and scikit-learn in one process with R threads.
 ``--quick`` shrinks the sizes and runs all workloads of a configuration in one process to
@@ -27,9 +28,17 @@ from . import data, report
 from .worker import MODULES
 
 ROOT = Path(__file__).resolve().parent.parent
-LIBS = {"lazyheat": ["lazyheat"], "heat": ["heat"], "dask": ["dask-dist", "dask-threads"],
-        "numpy": ["numpy"], "torch": ["torch"], "sklearn": ["sklearn"]}
-MPI = {"lazyheat", "heat"}
+LIBS = {"lazyheat": ["lazyheat", "lazyheat-compiled"], "heat": ["heat"],
+        "dask": ["dask-dist", "dask-threads"], "numpy": ["numpy"], "torch": ["torch"],
+        "sklearn": ["sklearn"]}
+MPI = {"lazyheat", "lazyheat-compiled", "heat"}
+# What a configuration adds to the environment. The compile tier's cache directory
+# (TORCHINDUCTOR_CACHE_DIR) is left to lazyheat, as a user would leave it.
+CONFIG_ENV = {"lazyheat-compiled": {"LAZYHEAT_FUSED_TIER": "compile"}}
+# Untimed runs before the timed ones. The compile tier compiles a group when its plan comes
+# round again, so its first run plans, its second compiles (and recompiles where torch
+# specializes on a second call), and only the third runs what timing should see.
+WARMUPS = {"lazyheat-compiled": 2}
 DEFAULT_TOL = 1e-3  # relative; float32 sums in different orders differ by about 1e-5
 
 
@@ -40,7 +49,8 @@ def threads_of(config: str, r: int) -> int:
 
 def command(args, config, r, workloads) -> list[str]:
     cmd = [args.python, "-m", "bench.worker", "--config", config, "--workers", str(r),
-           "--repeats", str(args.repeats), "--workloads", *workloads]
+           "--repeats", str(args.repeats), "--warmups", str(WARMUPS.get(config, 1)),
+           "--workloads", *workloads]
     if args.quick:
         cmd.append("--quick")
     if args.size_scale != 1.0:
@@ -70,7 +80,10 @@ def run_one(args, config, r, workloads, log) -> list[dict]:
         return rows
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
                OPENBLAS_NUM_THREADS=str(threads), PYTHONPATH=str(ROOT))
+    env.update(CONFIG_ENV.get(config, {}))
     cmd = command(args, config, r, workloads)
+    # the recorded command carries the configuration's variables, so that it can be rerun
+    cmdline = shlex.join([f"{k}={v}" for k, v in CONFIG_ENV.get(config, {}).items()] + cmd)
     t0 = time.perf_counter()
     # a session of its own, so that a timeout ends the whole process tree (mpiexec, workers)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
@@ -84,7 +97,7 @@ def run_one(args, config, r, workloads, log) -> list[dict]:
         out, err = proc.communicate()
         why = f"timeout after {timeout:.0f} s"
     wall = time.perf_counter() - t0
-    log.write(f"$ {shlex.join(cmd)}\n{err}\n")
+    log.write(f"$ {cmdline}\n{err}\n")
     got = [json.loads(line[6:]) for line in out.splitlines() if line.startswith("BENCH ")]
     seen = {row["workload"] for row in got}
     for w in workloads:
@@ -93,7 +106,7 @@ def run_one(args, config, r, workloads, log) -> list[dict]:
                          "status": "timeout" if why.startswith("timeout") else "error",
                          "reason": why})
     for row in got:
-        row.update(ranks=r, command=shlex.join(cmd), wall_s=round(wall, 2))
+        row.update(ranks=r, command=cmdline, wall_s=round(wall, 2))
     return rows + got
 
 
@@ -150,11 +163,13 @@ def main(argv=None) -> int:
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2],
                     help="rank / worker / thread counts R to run (default: 1 2)")
     ap.add_argument("--libs", nargs="+", default=list(LIBS), choices=list(LIBS),
-                    help="libraries (dask runs two configurations); default: all")
+                    help="libraries (lazyheat and dask run two configurations each); "
+                    "default: all")
     ap.add_argument("--workloads", nargs="+", default=["all"],
                     help=f"'all' or some of: {' '.join(data.WORKLOADS)} fusion")
     ap.add_argument("--quick", action="store_true", help="small sizes (see bench/README.md)")
-    ap.add_argument("--repeats", type=int, default=3, help="timed runs after one warm-up")
+    ap.add_argument("--repeats", type=int, default=3, help="timed runs after the warm-up "
+                    "(one run; two for lazyheat-compiled)")
     ap.add_argument("--timeout", type=float, default=None,
                     help="seconds per workload run (default 300, 60 with --quick)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
@@ -196,7 +211,7 @@ def main(argv=None) -> int:
                         row["reference_only"] = True
                     secs = row.get("seconds")
                     shown = f"{secs:.3f} s" if secs is not None else row.get("reason", "")
-                    print(f"[{time.perf_counter() - t0:6.0f} s] {config:>12} R={r} "
+                    print(f"[{time.perf_counter() - t0:6.0f} s] {config:>17} R={r} "
                           f"{row['workload']:<14} {row['status']:<6} {shown}", flush=True)
                 rows.extend(got)
         if "fusion" in names:
@@ -206,7 +221,7 @@ def main(argv=None) -> int:
     meta = {"started": started, "wall_s": round(time.perf_counter() - t0, 1),
             "argv": "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
             "python": args.python, "mpiexec": args.mpiexec, "quick": args.quick,
-            "size_scale": args.size_scale, "repeats": args.repeats,
+            "size_scale": args.size_scale, "repeats": args.repeats, "warmups": WARMUPS,
             "machine": report.machine(), "platform": platform.platform(),
             "lazyheat_commit": git_version(),
             "sizes": data.sizes(args.quick, args.size_scale)}
@@ -217,8 +232,8 @@ def main(argv=None) -> int:
     md = report.write(args.out, publish=ROOT / "bench" if args.publish else None)
     print(f"\n{len(rows)} rows in {meta['wall_s']} s; {bad} checksum mismatch(es); "
           f"report: {md}")
-    failed_lazyheat = [r for r in rows if r["config"] == "lazyheat" and r["status"] != "ok"
-                       and r["status"] != "n/a"]
+    failed_lazyheat = [r for r in rows if r["config"].startswith("lazyheat")
+                       and r["status"] not in ("ok", "n/a")]
     return 1 if bad or failed_lazyheat else 0
 
 

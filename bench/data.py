@@ -53,6 +53,34 @@ MIN_TRAFFIC = {
 }
 
 
+def _matrix_bytes(p, rows):
+    return rows * p["cols"] * 4
+
+
+# Bytes of a workload's inputs in a process that holds ``rows`` rows of them (the whole input
+# without MPI): what the memory table compares each run's extra peak with. Arrays every
+# process holds whole (k-means' starting centres) count in full.
+INPUT_BYTES = {
+    "ewise_chain": lambda p, rows: 2 * rows * 4,  # a and b
+    "moments": _matrix_bytes,
+    "standardize": _matrix_bytes,
+    "gram": _matrix_bytes,
+    "cdist": _matrix_bytes,
+    "kmeans": lambda p, rows: (rows + p["k"]) * p["cols"] * 4,  # X and the k centres
+    "lasso": lambda p, rows: rows * (p["cols"] + 1) * 4,  # X and y
+    "transpose_sum": lambda p, rows: rows * p["n"] * 4,
+    "resplit": lambda p, rows: rows * p["n"] * 4,
+    "overhead": lambda p, rows: 2 * rows * 4,  # a and b
+    "bandwidth": lambda p, rows: 2 * rows * 4,  # the source and the preallocated destination
+}
+
+
+def input_bytes(name: str, p: dict, part: int = 0, parts: int = 1) -> int:
+    """Input bytes of part ``part`` of ``parts`` (an MPI rank's balanced block of rows)."""
+    r0, r1 = rows_of(p["rows"] if "rows" in p else p["n"], part, parts)
+    return INPUT_BYTES[name](p, r1 - r0)
+
+
 def sizes(quick: bool = False, scale: float = 1.0) -> dict:
     """The parameters of every workload; ``scale`` shrinks the row counts (tests use it)."""
     base = QUICK if quick else FULL

@@ -8,9 +8,12 @@ one process with one thread (what each rank of ``mpiexec -n <cores>`` gets), thi
 - ``whole``: fused, evaluated on whole arrays (``LAZYHEAT_CHUNK=0``);
 - ``alloc@C`` / ``pooled@C``: fused and chunked by C elements, each op allocating its chunk
   result, or writing with ``out=`` into chunk buffers reused in place along the chain
-  (``LAZYHEAT_FUSED_TIER``).
+  (``LAZYHEAT_FUSED_TIER``);
+- ``compile``: the opt-in ``torch.compile`` tier (``LAZYHEAT_FUSED_TIER=compile``), timed
+  after the runs that compile it (it compiles when a plan repeats).
 
-Run: ``python -m bench.fusion_tiers [--sizes 1e5 1e6 1e7 1e8] [--repeats 5] [--out FILE]``.
+Run: ``python -m bench.fusion_tiers [--sizes 1e5 1e6 1e7 1e8] [--repeats 5] [--out FILE]
+[--configs pooled@256K compile]``.
 It prints a markdown table of median seconds, and the memory-copy bandwidth bound (bytes the
 chain must read / measured copy bandwidth) for reference.
 """
@@ -47,8 +50,9 @@ class _LH:
     sqrt, abs, exp = staticmethod(lh.sqrt), staticmethod(lh.abs), staticmethod(lh.exp)
 
 
-def _median(fn, repeats):
-    fn()  # warm-up (and the plan cache)
+def _median(fn, repeats, warm=1):
+    for _ in range(warm):  # warm-up (the plan cache; compilation for the compile tier)
+        fn()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -70,6 +74,7 @@ def _configs(chunks):
         for c in chunks:
             out.append((f"{tier}@{c // 1024}K", {"LAZYHEAT_FUSED_TIER": tier,
                                                    "LAZYHEAT_CHUNK": str(c)}))
+    out.append(("compile", {"LAZYHEAT_FUSED_TIER": "compile"}))
     return out
 
 
@@ -98,9 +103,11 @@ def main(argv=None):
     ap.add_argument("--chunks", nargs="+", type=int, default=[1 << 14, 1 << 16, 1 << 18])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--out", default=None, help="also write the table to this file")
+    ap.add_argument("--configs", nargs="+", default=None,
+                    help="only these lazyheat configurations (names as in the table)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    configs = _configs(args.chunks)
+    configs = [c for c in _configs(args.chunks) if args.configs is None or c[0] in args.configs]
     names = ["numpy", "torch"] + [c for c, _ in configs]
     bw = _copy_bandwidth()
     rows = []
@@ -126,8 +133,9 @@ def _measure(f, np_in, torch_in, lh_in, configs, repeats) -> dict:
     row = {"numpy": _median(lambda: float(f(*np_in, _NP).sum()), repeats),
            "torch": _median(lambda: float(f(*torch_in, _Torch).sum()), repeats)}
     for name, env in configs:
-        row[name] = _with_env(env, lambda: _median(lambda: float(f(*lh_in, _LH).sum()),
-                                                   repeats))
+        warm = 2 if env.get("LAZYHEAT_FUSED_TIER") == "compile" else 1
+        row[name] = _with_env(env, lambda w=warm: _median(
+            lambda: float(f(*lh_in, _LH).sum()), repeats, w))
     return row
 
 

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from . import data
 
-ORDER = ["lazyheat", "heat", "dask-dist", "dask-threads", "numpy", "torch", "sklearn"]
+ORDER = ["lazyheat", "lazyheat-compiled", "heat", "dask-dist", "dask-threads", "numpy", "torch",
+         "sklearn"]
 THREADS = {"lazyheat": "mpiexec -n R, 1 torch thread per rank",
+           "lazyheat-compiled": "as lazyheat, with LAZYHEAT_FUSED_TIER=compile",
            "heat": "mpiexec -n R, 1 torch thread per rank",
            "dask-dist": "LocalCluster: R worker processes x 1 thread",
            "dask-threads": "threaded scheduler, R threads (1 BLAS thread each)",
@@ -83,6 +85,71 @@ def _table(head, body) -> list[str]:
     return out + [""]
 
 
+def _ratios(index, base, cols, workloads, ranks):
+    """Table rows of ``base`` / column at the same R, and {(workload, column, R): ratio}."""
+    body, chart = [], {}
+    for w in [w for w in workloads if w != "bandwidth"]:  # a property of the machine
+        for r in ranks:
+            lhr = index.get((base, w, r))
+            cells = []
+            for c in cols:
+                pr = index.get((c, w, r))
+                if _timed(lhr) and _timed(pr):
+                    q = _per_op(lhr) / _per_op(pr)
+                    mark = " †" if "bad-checksum" in (lhr["status"], pr["status"]) else ""
+                    cells.append(f"{q:.2f}{mark}")
+                    chart[(w, c, r)] = q
+                else:
+                    cells.append("")
+            body.append([w, r] + cells)
+    return body, chart
+
+
+def _memory_cell(row) -> str:
+    """Extra peak over the inputs: MiB, and percent of this process's input bytes."""
+    if not row or row.get("status") not in ("ok", "bad-checksum") or "input_bytes" not in row:
+        return ""
+    if row.get("compute_peak") is None:
+        return "not measured"
+    mib = 2 ** 20
+    pct = f"{100 * row['compute_peak_frac']:.0f}%" if row["input_bytes"] else "-"
+    return f"{row['compute_peak'] / mib:.1f} ({pct} of {row['input_bytes'] / mib:.1f})"
+
+
+def _note(x) -> str:
+    """The notes column: what the library was told, and for lazyheat-compiled the warm-up
+    runs, which include compiling and so are the cost a first use pays."""
+    text = x.get("notes") if x["status"] == "ok" else x.get("reason")
+    if x["status"] == "ok" and x["config"] == "lazyheat-compiled" and x.get("warmup_s"):
+        # the tier compiles when a plan comes round again: the second run may hold most of it
+        nth = ["first run", "second", "third"]
+        warm = ", ".join(f"{nth[i] if i < 3 else f'run {i + 1}'} {t:.3f} s"
+                         for i, t in enumerate(x["warmup_s"]))
+        text = (text + "; " if text else "") + f"warm-up, including compilation: {warm}"
+    return text
+
+
+def _memory(rows, index, configs, workloads, ranks) -> list[str]:
+    """The table of each run's extra peak over its inputs (``bench/memory.py``)."""
+    md = ["## Extra peak memory per rank over the inputs", "",
+          "MiB (percent of the process's own inputs, MiB): the peak resident set minus the "
+          "resident set just before the run, with the kernel's peak reset there "
+          "(`/proc/self/clear_refs`); the largest over the timed runs and one more untimed "
+          "run for which the allocator first hands back the memory it keeps for reuse "
+          "(`malloc_trim`: reused pages would not count), and over the ranks. The inputs are "
+          "the rank's rows under MPI, the whole input in one process, and a balanced 1/R "
+          "share per dask-dist worker (the peak is measured in every worker).", ""]
+    mem_rows = [[w, r] + [_memory_cell(index.get((c, w, r))) for c in configs]
+                for w in workloads for r in ranks]
+    md += _table(["workload", "R"] + configs, mem_rows)
+    for measured, head in ((False, "not measured: "), (True, "")):
+        why = sorted({x["compute_peak_note"] for x in rows if x.get("compute_peak_note")
+                      and (x.get("compute_peak") is not None) == measured})
+        if why:
+            md += [head + "; ".join(why), ""]
+    return md
+
+
 def _bandwidth(index, r):
     """Copy bandwidth (bytes/s, read + write) at R threads: torch's, else NumPy's."""
     for cfg in ("torch", "numpy"):
@@ -96,7 +163,7 @@ def write(out: Path, publish: Path | None = None) -> Path:
     meta, rows = load(out / "results.jsonl")
     shown = [r for r in rows if not r.get("reference_only")]
     configs = [c for c in ORDER if any(r["config"] == c for r in shown)]
-    peers = [c for c in configs if c != "lazyheat"]
+    peers = [c for c in configs if not c.startswith("lazyheat")]
     ranks = sorted({r["ranks"] for r in shown})
     workloads = [w for w in data.WORKLOADS if any(r["workload"] == w for r in shown)]
     index = {(r["config"], r["workload"], r["ranks"]): r for r in rows}
@@ -112,10 +179,12 @@ def write(out: Path, publish: Path | None = None) -> Path:
            f"- {'--quick sizes' if meta.get('quick') else 'default sizes'}"
            + (f", scaled by {meta['size_scale']}" if meta.get("size_scale", 1) != 1 else "")
            + (f"\n- note: {meta['note']}" if meta.get("note") else "")
-           + f"\n- median of {meta.get('repeats', 3)} timed runs after one warm-up; data "
-           "generation not timed; every checksum compared with NumPy's", ""]
+           + f"\n- median of {meta.get('repeats', 3)} timed runs after one warm-up (two for "
+           "lazyheat-compiled); data generation not timed; every checksum compared with "
+           "NumPy's", ""]
     md += ["Seconds are medians; R is the number of MPI ranks, Dask workers or threads. "
-           "Ratios are lazyheat / peer at the same R: below 1 lazyheat is faster.", ""]
+           "Ratios are lazyheat / peer (and lazyheat-compiled / peer) at the same R: below 1 "
+           "lazyheat is faster.", ""]
     md += ["## Seconds", ""]
     md += _table(["workload", "R"] + configs,
                  [[w, r] + [_cell(index.get((c, w, r))) for c in configs]
@@ -123,22 +192,16 @@ def write(out: Path, publish: Path | None = None) -> Path:
     md += ["† timed, but the result's checksum differs from NumPy's by more than the tolerance "
            "(the notes below give the size); its ratio is shown with the same mark.", ""]
     md += ["## Ratios lazyheat / peer", ""]
-    ratio_rows, chart = [], {}
-    for w in [w for w in workloads if w != "bandwidth"]:  # a property of the machine
-        for r in ranks:
-            lhr = index.get(("lazyheat", w, r))
-            cells = []
-            for c in peers:
-                pr = index.get((c, w, r))
-                if _timed(lhr) and _timed(pr):
-                    q = _per_op(lhr) / _per_op(pr)
-                    mark = " †" if "bad-checksum" in (lhr["status"], pr["status"]) else ""
-                    cells.append(f"{q:.2f}{mark}")
-                    chart[(w, c, r)] = q
-                else:
-                    cells.append("")
-            ratio_rows.append([w, r] + cells)
+    ratio_rows, chart = _ratios(index, "lazyheat", peers, workloads, ranks)
     md += _table(["workload", "R"] + peers, ratio_rows)
+    if "lazyheat-compiled" in configs:
+        cols = [c for c in configs if c != "lazyheat-compiled"]
+        md += ["## Ratios lazyheat-compiled / peer", "",
+               "lazyheat with `LAZYHEAT_FUSED_TIER=compile`; the `lazyheat` column is the "
+               "compile tier against the default one. Its warm-up runs, compilation included, "
+               "are in the notes.", ""]
+        md += _table(["workload", "R"] + cols,
+                     _ratios(index, "lazyheat-compiled", cols, workloads, ranks)[0])
     md += ["## Elementwise workloads against the memory bound", "",
            "Bound: the bytes the workload must move (ewise_chain reads a and b; moments reads "
            "X; standardize reads X twice and writes Z) at the copy bandwidth measured at the "
@@ -181,12 +244,14 @@ def write(out: Path, publish: Path | None = None) -> Path:
                  [[w, r] + [f"{index[(c, w, r)]['peak_rss_mb']:.0f}"
                             if "peak_rss_mb" in index.get((c, w, r), {}) else ""
                             for c in configs] for w in workloads for r in ranks])
+    if any("input_bytes" in x for x in rows):  # runs from before the measure have none
+        md += _memory(rows, index, configs, workloads, ranks)
     md += ["## Threads per process", ""]
     md += _table(["configuration", "threads"], [[c, THREADS[c]] for c in configs])
     md += ["## Notes: what each library was told, and why some cannot run", ""]
     notes = {}
     for x in shown:
-        text = x.get("notes") if x["status"] == "ok" else x.get("reason")
+        text = _note(x)
         if text:
             notes.setdefault((x["workload"], x["config"], x["status"], text), []).append(
                 x["ranks"])

@@ -64,6 +64,28 @@ def worker_rss_mb(ctx):
     return max(_client.run(peak).values())
 
 
+def mem_reset(ctx, trim=False):
+    """Reset the peak resident set of every worker process (dask-dist: the computation runs
+    there), after trimming their allocators if ``trim``; returns {worker: resident bytes at
+    the reset}."""
+    from .. import memory
+
+    return _client.run(memory.reset, trim) if _client is not None else {}
+
+
+def mem_peak(ctx):
+    """{worker: peak resident bytes since ``mem_reset``}."""
+    from .. import memory
+
+    return _client.run(memory.high_water) if _client is not None else {}
+
+
+def input_parts(ctx):
+    """How many processes share the inputs: R workers with dask-dist (Dask places the chunks
+    itself; the memory table uses a balanced share), the one process with dask-threads."""
+    return ctx.workers if _client is not None else 1
+
+
 _runs = iter(range(1 << 62))
 
 
