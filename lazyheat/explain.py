@@ -24,6 +24,7 @@ import json
 from .graph import topo_order
 from .graph.layout import recv_bytes
 from .passes.batch import state_bytes
+from .passes.partial import holds_partial
 
 SCHEMA = "lazyheat.plan/1"
 COLLECTIVES = {"redistribute", "allreduce", "allgather", "batch_allgather"}
@@ -122,14 +123,12 @@ def describe(plan) -> dict:
              "attrs": _fmt_attrs(n), "scalars": list(n.attr("scalars", ())),
              "type": a.type_str(), "shape": list(a.shape), "dtype": a.dtype.name,
              "split": a.split, "counts": None if a.counts is None else list(a.counts),
-             "loc": n.loc, "partial": n.op == "reduce_partial" or bool(n.attr("partial"))}
+             "loc": n.loc, "partial": holds_partial(n)}
         if n.op in COLLECTIVES:
             d["comm"] = {"kind": comm_kind(n), "bytes_per_rank": comm_bytes(n),
                          "free": is_free(n)}
         if n.op == "fused":
             d["group"] = _group_info(n, [name[id(i)] for i in n.inputs])
-            d["partial"] = d["group"]["closer"] is not None and \
-                n.attr("closer").op == "reduce_partial"
         if plan.measured and id(n) in plan.measured:
             d["measured"] = plan.measured[id(n)]
         nodes.append(d)

@@ -7,8 +7,10 @@ The pipeline, from the arrays the user asks for:
    subexpressions shared;
 2. **optimized**: algebraic rewrites that remove communication (``passes/rewrite.py``), then
    common subexpressions again;
-3. **physical**: distribution lowering (block-local ops and explicit collectives), batching of
-   small reduction collectives, fusion of elementwise groups.
+3. **physical**: distribution lowering (block-local ops and explicit collectives), all-reduces
+   of partial sums moved past linear consumers to where they move the fewest bytes
+   (``passes/partial.py``), batching of small reduction collectives, fusion of elementwise
+   groups.
 
 Plans are cached by the graph's *template key*: ops, attributes and avals (shape, dtype,
 layout, device), with data leaves standing for their position only. An iterative algorithm that
@@ -37,6 +39,7 @@ from .passes import (
     fold_constants,
     fuse,
     lower,
+    place_allreduces,
     push_reductions,
     retarget,
     verify,
@@ -135,6 +138,8 @@ def run_passes(logical, stage="physical", world_size=None):
         return outs, notes
     outs = _checked("lower", lower(outs), True)
     outs = _checked("cse", eliminate_common_subexpressions(outs), True)
+    outs, placed = place_allreduces(outs)
+    outs, notes = _checked("partial", outs, True), notes + placed
     outs = _checked("batch", batch_collectives(outs), True)
     if os.environ.get("LAZYHEAT_FUSE", "1") != "0":  # =0: one kernel per op (for comparison)
         outs = _checked("fuse", fuse(outs), True)

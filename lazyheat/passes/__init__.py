@@ -1,16 +1,16 @@
 """Pure graph-to-graph passes: common subexpressions, constant folding, algebraic rewrites,
-re-planning for another world size, distribution lowering, collective batching, fusion,
-verification."""
+re-planning for another world size, distribution lowering, all-reduce placement for partial
+sums, collective batching, fusion, verification."""
 
 from .batch import batch_collectives
 from .cse import eliminate_common_subexpressions
 from .fold import fold_constants
 from .fuse import fuse
 from .lower import lower
+from .partial import place_allreduces
 from .retarget import retarget
 from .rewrite import push_reductions
 from .verify import verify
 
 __all__ = ["batch_collectives", "eliminate_common_subexpressions", "fold_constants", "fuse",
-           "lower",
-           "push_reductions", "retarget", "verify"]
+           "lower", "place_allreduces", "push_reductions", "retarget", "verify"]

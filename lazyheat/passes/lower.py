@@ -10,6 +10,9 @@ axis into a local partial step, one collective, and (where needed) a merge step:
 - min, max, argmin, argmax, var, std: partial state -> ``allgather`` -> merge, which keeps
   NaN propagation, first-occurrence ties and Chan's numerically sound merge of moments exact.
 
+All-reduces of partial sums sit right after their reduction here; ``passes/partial.py`` then
+moves them past consumers that are linear in the sum, to where they move the fewest bytes.
+
 var and std of real floating data (and a mean of the same input over the same axes) share one
 moments state (count, mean, M2), locally or per rank, so ``x.mean(0)`` and ``x.std(0)`` read
 ``x`` once between them.

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from ..graph import topo_order
 from ..graph.layout import same_layout
+from .partial import holds_partial
+
+# ops that may read a partial value without holding one: they combine the ranks' parts
+COMBINERS = ("allreduce", "allgather", "batch_allgather", "reduce_merge", "moments_combine")
 
 
 class VerifyError(AssertionError):
@@ -19,9 +23,16 @@ def verify(outputs, physical: bool = False) -> None:
     - fused groups: members share the root's shape and layout, operand references point at
       earlier members or external inputs, inner members are used exactly once, the closing
       reduction reads the root;
-    - physically lowered graphs: no redistribute to the layout its input already has.
+    - physically lowered graphs: no redistribute to the layout its input already has; a
+      partial value (a rank's part of a sum still to be combined) is read only by a collective,
+      a merge, or an op that itself yields partials (inside fused groups too), and no output is
+      partial: a user never sees one.
     """
     comm = None
+    if physical:
+        for o in outputs:
+            if holds_partial(o):
+                raise VerifyError(f"{o.op} at {o.loc}: an output holds partial results")
     for n in topo_order(outputs):
         a = n.aval
         where = f"{n.op} at {n.loc}"
@@ -31,6 +42,8 @@ def verify(outputs, physical: bool = False) -> None:
             raise VerifyError(f"{where}: nodes from different communicators")
         if n.op == "fused":
             _verify_group(n, where)
+        if physical:
+            _verify_partial_readers(n, where)
         if a.split is None:
             if a.counts is not None:
                 raise VerifyError(f"{where}: replicated aval with counts {a.counts}")
@@ -43,6 +56,20 @@ def verify(outputs, physical: bool = False) -> None:
         if physical and n.op == "redistribute" and not n.attr("src_starts") and \
                 same_layout(n.inputs[0].aval.layout, a.layout):
             raise VerifyError(f"{where}: redistribute to the same layout")
+
+
+def _verify_partial_readers(n, where) -> None:
+    """A partial value is read as a whole only by what combines the ranks' parts; a fused
+    group is checked member by member (members refer to the nodes they were fused from)."""
+    readers = (n,)
+    if n.op == "fused":
+        closer = n.attr("closer")
+        readers = n.attr("members") + (() if closer is None else (closer,))
+    for m in readers:
+        if m.op not in COMBINERS and not holds_partial(m) and \
+                any(holds_partial(i) for i in m.inputs):
+            raise VerifyError(f"{where}: {m.op} at {m.loc} reads a partial value as if it "
+                              "were whole")
 
 
 def _verify_group(n, where) -> None:
