@@ -201,6 +201,9 @@ def _prod(x, axes, keepdims, dtype):
 
 # elements per chunk of the two-pass moments below: the centred chunk stays in cache
 MOMENT_CHUNK = 1 << 16
+# devices that take the chunked two-pass moments; others (GPUs) take torch.var_mean: one
+# launch of a one-pass kernel instead of several launches and full-size temporaries
+TWO_PASS_DEVICES = {"cpu"}
 
 
 def _sum_squares(sq, dims):
@@ -224,7 +227,8 @@ def moments(x, dims, keepdim):
     along axis 0 so no full-size temporary is made). As exact as Welford's update, and much
     faster than torch's var on CPU for reductions along short or long axes alike. M2 is
     accumulated in float64 across chunks; both results come in float32 for half-precision
-    ``x`` (so sums of squares cannot overflow), else in ``x``'s dtype."""
+    ``x`` (so sums of squares cannot overflow), else in ``x``'s dtype. Devices outside
+    ``TWO_PASS_DEVICES`` (GPUs) take torch's one-pass ``var_mean`` instead."""
     dims = sorted(d % x.ndim for d in dims) if x.ndim else []
     n = 1
     for d in dims:
@@ -232,13 +236,18 @@ def moments(x, dims, keepdim):
     acc = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
     if not dims:  # torch reads dim=[] as "all axes": no axes is each element alone
         return torch.zeros_like(x, dtype=acc), x.to(acc), 1
+    if x.device.type not in TWO_PASS_DEVICES and x.numel():
+        # one fused pass (Welford) on a GPU: no temporaries, one launch
+        var, mean = torch.var_mean(x.to(acc), dim=dims, correction=0, keepdim=True)
+        m2 = var * n
+        if not keepdim:
+            m2, mean = m2.squeeze(dims), mean.squeeze(dims)
+        return m2, mean, n
     mean = torch.mean(x.to(acc), dim=dims, keepdim=True)
     row = 1
     for s in x.shape[1:]:
         row *= s
-    # chunks keep the centred values in a CPU cache; a GPU would pay a launch per chunk
-    step = max(1, MOMENT_CHUNK // max(row, 1)) if x.device.type == "cpu" else x.shape[0] \
-        if x.ndim else 1
+    step = max(1, MOMENT_CHUNK // max(row, 1))
     if x.ndim == 0 or x.shape[0] <= step:
         m2 = torch.sum(torch.square(x.to(acc) - mean), dim=dims, keepdim=True)
     elif 0 in dims:

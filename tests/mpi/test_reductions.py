@@ -35,6 +35,23 @@ def test_float_reductions_2d(shape, dtype):
             check(lh.std(x, axis=axis, keepdims=True), np.std(a, axis=axis, keepdims=True))
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_moments_one_pass_kernel(dtype, monkeypatch):
+    # the var_mean path GPUs take, run here on the CPU
+    from lazyheat.runtime import kernels
+
+    monkeypatch.setattr(kernels, "TWO_PASS_DEVICES", set())
+    a = make((9, 4), dtype, seed=31)
+    x = lh.array(a, split=0)
+    ref = a.astype(np.float64)
+    for axis in AXES_2D:
+        check(x.var(axis=axis), np.var(ref, axis=axis).astype(a.dtype),
+              rtol=2e-3 if dtype == "float16" else 1e-5)
+        check(lh.compute(x.std(axis=axis, keepdims=True), x.mean(axis=axis, keepdims=True))[0],
+              np.std(ref, axis=axis, keepdims=True).astype(a.dtype),
+              rtol=2e-3 if dtype == "float16" else 1e-5)
+
+
 @pytest.mark.parametrize("dtype", ["int64", "bool"])
 def test_int_bool_reductions(dtype):
     a = make((7, 5), dtype, seed=31, low=-3, high=4)
