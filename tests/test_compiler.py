@@ -102,6 +102,24 @@ def test_mixed_splits_move_the_smaller_operand_and_explain_says_so(p):
     assert "alltoall (split 1 -> 0)" in lh.explain(big + small)
 
 
+@pytest.mark.parametrize("p", [2, 3, 4, 8, 64])
+def test_broadcast_operands_on_two_splits_move_both_to_a_third_when_cheaper(p):
+    comm = lh.FakeComm(p)
+    a = lh.random.rand(64, 1, 256, split=0, seed=1, comm=comm)
+    b = lh.random.rand(1, 64, 256, split=1, seed=2, comm=comm)
+    y = a + b
+    gather_b = 64 * 256 * 4 * (p - 1) // p  # the cheapest plan keeping split 0 or 1
+    moved = max(comm_bytes(n) for n in collectives(nodes_of(y)))
+    if p == 2:  # two all-to-alls receive as much as one all-gather: keep an operand's split
+        assert y.split in (0, 1)
+    else:
+        assert y.split == 2
+        moves = [n for n in nodes_of(y) if n.op == "redistribute"]
+        assert len(moves) == 2
+        assert sum(comm_bytes(n) for n in moves) < gather_b
+    assert moved <= gather_b
+
+
 @pytest.mark.parametrize("p", [2, 3, 4, 64])
 def test_transpose_sum_moves_a_vector_not_the_matrix(p):
     x = lh.random.rand(8000, 8000, split=0, seed=1, comm=lh.FakeComm(p))

@@ -58,7 +58,12 @@ def ewise_required(aval, out_shape, layout):
 
 def ewise_layout(avals, out_shape, p: int):
     """Output layout of an elementwise op: the split of the operand whose layout is cheapest to
-    match (ties: largest operand, then lower index); replicated when no operand is split."""
+    match (ties: largest operand, then lower index); replicated when no operand is split.
+
+    Where two or more operands are split, every other output axis (balanced) is a candidate
+    too, taken only when strictly cheaper: ``a (n, 1, k) split 0 + b (1, m, k) split 1``
+    re-lays both along axis 2 (an all-to-all of each) rather than all-gather one of them,
+    which on p ranks receives about ``(|a| + |b|) / p`` instead of ``min(|a|, |b|)``."""
     cands = []
     order = sorted(range(len(avals)), key=lambda i: (-avals[i].nbytes, i))
     for i in order:
@@ -73,6 +78,10 @@ def ewise_layout(avals, out_shape, p: int):
             cands.append(cand)
     if not cands:
         return R
+    if sum(a.split is not None for a in avals) >= 2:
+        taken = {ax for ax, _ in cands}
+        cands += [(ax, balanced_counts(n, p)) for ax, n in enumerate(out_shape)
+                  if ax not in taken and n > 1]
     best, best_cost = None, None
     for cand in cands:
         cost = (0, 0, 0)

@@ -87,6 +87,17 @@ COMPARE = [operator.eq, operator.ne, operator.lt, operator.le, operator.gt, oper
 BITWISE = [operator.and_, operator.or_, operator.xor]
 
 
+def test_broadcast_operands_split_on_different_axes():
+    # on 3 and more ranks both operands are re-laid along axis 2
+    an = make((6, 1, 5), "float32", seed=6)
+    bn = make((1, 7, 5), "float32", seed=7)
+    for sa, sb in ((0, 1), (0, 2), (2, 1), (None, 1), (0, 0)):
+        a, b = lh.array(an, split=sa), lh.array(bn, split=sb)
+        check(a + b, an + bn)
+        check((a * b).sum(2), (an * bn).sum(2), rtol=1e-5)
+        check(lh.maximum(a, b) - a, np.maximum(an, bn) - an)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_float_binary_all_split_pairs(dtype):
     a = make((7, 5), dtype, seed=4)
