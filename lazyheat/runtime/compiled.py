@@ -60,12 +60,20 @@ def _cache_dir(rank: int) -> None:
 
 
 def _group_function(program, closer, close, ctx, name):
-    """A fresh function (own code object) evaluating the group on whole local blocks."""
+    """A fresh function (own code object) evaluating the group on whole local blocks. A group
+    without a closing reduction writes its value into ``out``, the buffer the default tier
+    would use (a dead input's, or fresh huge pages): inductor then stores straight into it,
+    where a result it allocated itself would take a page fault per 4 KiB (4e6 x 16 float32,
+    one thread: 0.19 s into its own allocation, 0.054 s into fresh huge pages, 0.015 s in
+    place over a dead input)."""
     from .fused import run_members
 
-    def group(*args):
-        value = run_members(program, args)
-        return value if closer is None else close(closer, value, ctx)
+    if closer is None:
+        def group(out, *args):
+            return out.copy_(run_members(program, args))
+    else:
+        def group(*args):
+            return close(closer, run_members(program, args), ctx)
 
     code = group.__code__.replace(co_name=name, co_qualname=name) \
         if hasattr(group.__code__, "co_qualname") else group.__code__.replace(co_name=name)
@@ -94,13 +102,14 @@ def lookup(node, program, closer, close, ctx):
     return state
 
 
-def run(node, compiled, args, ctx):
-    """Run ``compiled``; None when it fails, and the group then stays on the default tier for
-    good (rank 0 warns once). A genuine error of the program (bad values, out of memory) is
-    raised again by the default tier, with the executor's usual message."""
+def run(node, compiled, args, ctx, out=None):
+    """Run ``compiled`` (into ``out`` for groups without a closer); None when it fails, and
+    the group then stays on the default tier for good (rank 0 warns once). A genuine error of
+    the program (bad values, out of memory) is raised again by the default tier, with the
+    executor's usual message."""
     global _warned
     try:
-        return compiled(*args)
+        return compiled(*args) if out is None else compiled(out, *args)
     except Exception as exc:  # inductor and dynamo raise many types; the default tier decides
         _STATE[node][ctx.device] = _FAILED
         if not _warned and ctx.rank == 0:

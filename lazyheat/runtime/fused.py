@@ -183,13 +183,18 @@ def k_fused(node, args, ctx):
     members, refs, closer = node.attr("members"), node.attr("args"), node.attr("closer")
     program = _program(node, members, refs, ctx.device)
     mode_tier = tier()
+    shape = members[-1].aval.local_shape(ctx.rank)
     if mode_tier == "compile":
         compiled = C.lookup(node, program, closer, _close, ctx)
         if compiled is not None:
-            value = C.run(node, compiled, args, ctx)
+            out = None
+            if closer is None:  # a dead input's buffer when donated, else fresh huge pages
+                out = _donated_buffer(node, args, ctx, shape)
+                if out is None:
+                    out = memory.empty(shape, K.tdtype(node.aval.dtype), ctx.device)
+            value = C.run(node, compiled, args, ctx, out)
             if value is not None:
                 return value
-    shape = members[-1].aval.local_shape(ctx.rank)
     row = 1
     for s in shape[1:]:
         row *= s

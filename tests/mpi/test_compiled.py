@@ -65,3 +65,15 @@ def test_groups_compile_once_per_plan():
     compiled = [s for per_dev in C._STATE.values() for s in per_dev.values()
                 if callable(s)]
     assert compiled, "no fused group was compiled"
+
+
+@pytest.mark.parametrize("split", [0, 1])
+def test_output_written_over_a_dead_temporary(split):
+    # the matmul's result dies in the group: the compiled group writes over it in place
+    xn, wn = make((40, 8), "float64", seed=6), make((8, 8), "float64", seed=7)
+    x, w = lh.array(xn, split=split), lh.array(wn)
+    want = np.tanh((xn @ wn) * 2.0 + 1.0) - 0.5
+    _thrice(lambda: lh.tanh((x @ w) * 2.0 + 1.0) - 0.5, want, rtol=1e-12)
+    y = lh.array(xn, split=split)  # user data is never overwritten
+    _thrice(lambda: lh.tanh(y * 2.0 + 1.0), np.tanh(xn * 2.0 + 1.0), rtol=1e-12)
+    check(y, xn)
