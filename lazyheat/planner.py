@@ -112,7 +112,7 @@ def _build(order, new, out_positions) -> list:
 
 
 def _checked(pass_name, outputs, physical=False):
-    if VERIFY_PASSES or os.environ.get("LAZYHEAT_DEBUG", "0") in ("3", "4"):
+    if VERIFY_PASSES or int(os.environ.get("LAZYHEAT_DEBUG", "0") or 0) >= 3:
         try:
             verify(outputs, physical=physical)
         except VerifyError as exc:

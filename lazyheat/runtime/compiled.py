@@ -59,15 +59,13 @@ def _cache_dir(rank: int) -> None:
         tempfile.gettempdir(), f"torchinductor_{user}", f"lazyheat-rank{rank}")
 
 
-def _group_function(program, closer, close, ctx, name):
+def _group_function(program, run_members, closer, close, ctx, name):
     """A fresh function (own code object) evaluating the group on whole local blocks. A group
     without a closing reduction writes its value into ``out``, the buffer the default tier
     would use (a dead input's, or fresh huge pages): inductor then stores straight into it,
     where a result it allocated itself would take a page fault per 4 KiB (4e6 x 16 float32,
     one thread: 0.19 s into its own allocation, 0.054 s into fresh huge pages, 0.015 s in
     place over a dead input)."""
-    from .fused import run_members
-
     if closer is None:
         def group(out, *args):
             return out.copy_(run_members(program, args))
@@ -81,14 +79,18 @@ def _group_function(program, closer, close, ctx, name):
                               group.__closure__)
 
 
-def lookup(node, program, closer, close, ctx):
+def lookup(node, program, run_members, closer, close, ctx):
     """The compiled callable for ``node`` on this device, or None while the default tier runs
-    it (first runs, ineligible groups, failed compilations). Counts runs as a side effect."""
+    it (first runs, ineligible groups, failed compilations). Counts runs as a side effect.
+    ``run_members`` and ``close`` are the default tier's evaluation of the members and of the
+    closing reduction (``fused.py``), traced whole by the compiler."""
+    if not eligible(closer):
+        return None
     per_dev = _STATE.get(node)
     if per_dev is None:
         per_dev = _STATE[node] = {}
     state = per_dev.get(ctx.device, 0)
-    if state is _FAILED or not eligible(closer):
+    if state is _FAILED:
         return None
     if isinstance(state, int):
         if state < REPEATS_BEFORE_COMPILE:
@@ -97,7 +99,7 @@ def lookup(node, program, closer, close, ctx):
         _cache_dir(ctx.rank)
         name = f"lazyheat_fused_{len(program)}ops_{id(node):x}"
         local_ctx = SimpleNamespace(device=ctx.device, rank=ctx.rank)
-        fn = _group_function(program, closer, close, local_ctx, name)
+        fn = _group_function(program, run_members, closer, close, local_ctx, name)
         state = per_dev[ctx.device] = torch.compile(fn, dynamic=False)
     return state
 

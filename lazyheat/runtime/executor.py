@@ -222,7 +222,8 @@ def _storage(v):
 def _donatable(n, vals, uses, keep, params, order) -> tuple:
     """Indices of ``n``'s inputs whose buffers die here and are shared with nothing alive
     (no other value, no user data). Only worth checking for outputs of several chunks."""
-    if n.aval.size < 2 * F.chunk_elements() or F.chunk_elements() <= 0:
+    chunk = F.chunk_elements()
+    if chunk <= 0 or n.aval.size < 2 * chunk:
         return ()
     cands = []
     for k, i in enumerate(n.inputs):

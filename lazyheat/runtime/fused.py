@@ -185,7 +185,7 @@ def k_fused(node, args, ctx):
     mode_tier = tier()
     shape = members[-1].aval.local_shape(ctx.rank)
     if mode_tier == "compile":
-        compiled = C.lookup(node, program, closer, _close, ctx)
+        compiled = C.lookup(node, program, run_members, closer, _close, ctx)
         if compiled is not None:
             out = None
             if closer is None:  # a dead input's buffer when donated, else fresh huge pages

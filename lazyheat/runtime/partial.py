@@ -19,7 +19,7 @@ import math
 import torch
 
 from ..graph.layout import offsets
-from .kernels import TORCH_DTYPES, _identity, moments, reduce_local
+from .kernels import TORCH_DTYPES, _identity, local_moments, reduce_local
 
 
 def _local_count(x, axes):
@@ -91,17 +91,11 @@ def partial(node, args, ctx):
             z = torch.zeros(out.shape, dtype=torch.float64, device=x.device)
             return (torch.zeros((), dtype=torch.float64), z.to(torch.complex128)
                     if x.is_complex() else z, z)
-        # two passes (mean, then centred squares) in the working dtype are numerically
-        # sound; only the small per-rank states are widened to float64 for the merge
-        work = x if x.is_floating_point() or x.is_complex() else x.to(torch.float64)
-        if work.is_floating_point():
-            m2, m, _ = moments(work, list(axes), keep)
-            m, m2 = m.to(torch.float64), m2.to(torch.float64)
-        else:
-            v, m = torch.var_mean(work, dim=list(axes), correction=0, keepdim=keep)
-            m = m.to(torch.complex128)
-            m2 = v.to(torch.float64) * n
-        return torch.tensor(float(n), dtype=torch.float64), m, m2
+        # the local state in the working dtype is numerically sound (see kernels.moments);
+        # only the small per-rank states are widened to float64 for the merge
+        m2, m, _ = local_moments(x, axes, keep)
+        m = m.to(torch.complex128 if x.is_complex() else torch.float64)
+        return torch.tensor(float(n), dtype=torch.float64), m, m2.to(torch.float64)
     raise NotImplementedError(fn)
 
 
