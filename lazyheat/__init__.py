@@ -51,35 +51,20 @@ from .graph.dtypes import (
 from .linalg import dot, matmul, permute_dims, transpose
 from .manipulation import balance, concatenate, expand_dims, reshape, resplit, squeeze, stack
 from .planner import Plan, clear_plan_cache, compute, explain, plan, plan_cache_info
-from .reductions import (
-                       all,
-                       amax,
-                       amin,
-                       any,
-                       argmax,
-                       argmin,
-                       max,
-                       mean,
-                       min,
-                       norm,
-                       prod,
-                       std,
-                       sum,
-                       var,
-)
+from .reductions import *  # noqa: F403
+from .reductions import __all__ as _red_all
 from .runtime.comm import Comm, FakeComm, world
 
 DNDarray = LazyArray
 bool = bool_  # noqa: A001 - NumPy-style dtype name
 __version__ = "0.1.0"
 
-__all__ = list(_ew_all) + [
+__all__ = list(_ew_all) + list(_red_all) + [
     "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "use_device", "random",
     "compute", "explain", "plan", "Plan", "plan_cache_info", "clear_plan_cache",
     "array", "asarray", "from_local", "zeros", "ones", "full", "empty", "zeros_like",
     "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
-    "sum", "prod", "mean", "var", "std", "min", "max", "amin", "amax", "argmin", "argmax",
-    "any", "all", "norm", "matmul", "dot", "transpose", "permute_dims", "reshape", "squeeze",
+    "matmul", "dot", "transpose", "permute_dims", "reshape", "squeeze",
     "expand_dims", "concatenate", "stack", "resplit", "balance",
     "bool", "bool_", "int8", "int16", "int32", "int64", "uint8", "float16", "bfloat16",
     "float32", "float64", "complex64", "complex128",

@@ -7,8 +7,6 @@ array points at a materialized leaf, and expressions built earlier on it reuse t
 
 from __future__ import annotations
 
-import numpy as np
-
 
 class LazyArray:
     """A lazy, possibly distributed array (HeAT's DNDarray, deferred).
@@ -101,24 +99,8 @@ class LazyArray:
             yield self[i]
 
     # ------------------------------------------------------------ materializing
-    def compute(self) -> LazyArray:
-        """Run the plan for this array; returns it, now backed by materialized data."""
-        from .planner import compute
-
-        compute(self)
-        return self
-
-    @property
-    def larray(self):
-        """This rank's block as a torch tensor (computes if needed)."""
-        self.compute()
-        return self._node.attr("buf").value
-
-    def numpy(self) -> np.ndarray:
-        """The whole array as NumPy on every rank (gathers split arrays)."""
-        from .planner import to_numpy
-
-        return to_numpy(self)
+    # ``compute``, ``larray`` and ``numpy`` run plans: ``_methods`` attaches them from the
+    # planner, so this module stays below the planner in the import graph.
 
     def __array__(self, dtype=None, copy=None):
         out = self.numpy()

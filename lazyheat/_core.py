@@ -12,6 +12,7 @@ import torch
 from ._array import LazyArray
 from .graph import Aval, Node, as_dtype, user_location
 from .graph.errors import op_error
+from .graph.ops import abstract_eval
 from .runtime.comm import Comm, world
 
 # logical node -> the materialized leaf holding its value (kept while the node is alive)
@@ -82,8 +83,12 @@ def torch_device(device: str, comm: Comm) -> torch.device:
     return torch.device("cpu")
 
 
-def make(op: str, inputs, attrs: dict, aval: Aval):
-    """A new lazy array for ``op``; the node records the user's source line."""
+def make(op: str, inputs, attrs: dict, aval: Aval | None = None):
+    """A new lazy array for ``op`` over input nodes; the node records the user's source line.
+    Its aval comes from the op's abstract evaluation (shape, dtype and layout rule in the
+    registry) unless given (leaves, whose aval is the creation function's)."""
+    if aval is None:
+        aval = abstract_eval(op, [i.aval for i in inputs], attrs)
     return LazyArray(Node(op, tuple(inputs), attrs, aval, user_location()))
 
 

@@ -3,8 +3,10 @@ truth: ``x.sum(0)`` is ``lh.sum(x, 0)``)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import elementwise as ew
-from . import linalg, manipulation, reductions
+from . import indexing, linalg, manipulation, planner, reductions
 from ._array import LazyArray
 from .graph.dtypes import can_cast_same_kind
 from .graph.errors import op_error
@@ -77,8 +79,16 @@ LazyArray.__abs__ = lambda self: ew.abs(self)
 LazyArray.__invert__ = lambda self: ew.invert(self)
 LazyArray.__matmul__ = lambda self, other: linalg.matmul(self, other)
 LazyArray.__rmatmul__ = lambda self, other: linalg.matmul(other, self)
-LazyArray.__getitem__ = lambda self, key: manipulation.getitem(self, key)
-LazyArray.__hash__ = lambda self: id(self)
+
+
+def _getitem(self, key):
+    """Basic indexing (ints, slices, None, ...) or a boolean mask (``x[x > 0]``)."""
+    if isinstance(key, LazyArray) or (isinstance(key, np.ndarray) and key.dtype == bool):
+        return indexing.select(self, key)
+    return manipulation.getitem(self, key)
+
+
+LazyArray.__getitem__ = _getitem
 
 for _name in ("exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "square", "sin", "cos",
               "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "floor", "ceil",
@@ -89,9 +99,9 @@ LazyArray.round = lambda self, decimals=0: ew.round(self, decimals)
 LazyArray.astype = lambda self, dtype, copy=True: ew.astype(self, dtype)
 LazyArray.clip = lambda self, a_min=None, a_max=None: ew.clip(self, a_min, a_max)
 
-for _name in ("sum", "prod", "mean", "var", "std", "min", "max", "argmin", "argmax", "any",
-              "all"):
+for _name in reductions.METHODS:
     setattr(LazyArray, _name, getattr(reductions, _name))
+LazyArray.cumsum = lambda self, axis=None, dtype=None: reductions.cumsum(self, axis, dtype)
 
 LazyArray.reshape = lambda self, *shape: manipulation.reshape(
     self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
@@ -104,3 +114,26 @@ LazyArray.ravel = LazyArray.flatten
 LazyArray.resplit = lambda self, axis=None: manipulation.resplit(self, axis)
 LazyArray.balance = lambda self: manipulation.balance(self)
 LazyArray.dot = lambda self, other: linalg.dot(self, other)
+
+
+# ---------------------------------------------------------------- materializing
+def compute(self) -> LazyArray:
+    """Run the plan for this array; returns it, now backed by materialized data."""
+    planner.compute(self)
+    return self
+
+
+def _larray(self):
+    """This rank's block as a torch tensor (computes if needed)."""
+    self.compute()
+    return self._node.attr("buf").value
+
+
+def numpy(self):
+    """The whole array as NumPy on every rank (gathers split arrays)."""
+    return planner.to_numpy(self)
+
+
+LazyArray.compute = compute
+LazyArray.larray = property(_larray)
+LazyArray.numpy = numpy

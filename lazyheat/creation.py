@@ -159,14 +159,22 @@ def array(obj, dtype=None, split=None, device=None, comm=None, copy=True):
     """A distributed array from data every rank passes in full (NumPy, torch, lists,
     scalars, or another lazy array); this rank keeps its block along ``split``.
 
+    ``copy`` as NumPy 2: True (default) keeps a private copy of the block, so later
+    changes to the caller's data do not reach the lazy graph; None shares the caller's
+    memory where no conversion is needed (the graph then reads it when it runs);
+    False shares it or raises ``ValueError`` when a copy cannot be avoided.
+
     >>> lh.array([[1, 2], [3, 4]], split=0).sum().item()
     10
     """
     if isinstance(obj, LazyArray):
         out = obj if dtype is None else obj.astype(dtype)
-        from .manipulation import resplit
-
-        return out if split is None or split == out.split else resplit(out, split)
+        if split is None or split == out.split:
+            return out
+        split = normalize_split(split, out.ndim, "array", out.shape)
+        aval = out.aval.with_(split=split, counts=balanced_counts(out.shape[split],
+                                                                  out.comm.size))
+        return _core.make("redistribute", (out._node,), {}, aval)
     dtype = _core.dtype_or_none(dtype)
     t, d = _to_tensor(obj, dtype)
     shape = tuple(t.shape)
@@ -175,18 +183,41 @@ def array(obj, dtype=None, split=None, device=None, comm=None, copy=True):
         r = aval.comm.rank
         t = t.narrow(aval.split, offsets(aval.counts)[r], aval.counts[r])
     t = t.to(_core.torch_device(aval.device, aval.comm))
-    # a private copy of the block: later changes to the caller's data must not leak into
-    # a lazy graph that reads it at compute time
-    t = t.clone()
+    if copy:
+        # a private copy of the block: later changes to the caller's data must not leak
+        # into a lazy graph that reads it at compute time
+        t = t.clone()
+    elif copy is False and not _shares_memory(obj, t):
+        raise op_error(ValueError, "array", "copy=False, but the data must be converted "
+                       "(dtype, device, layout or Python data): use copy=None")
     return _core.make("data", (), {"buf": Buffer(t)}, aval)
 
 
-def asarray(obj, dtype=None, split=None, device=None, comm=None):
-    """Like ``array`` but avoids a copy where it can."""
+def _shares_memory(obj, t) -> bool:
+    """Whether tensor ``t`` views the memory of ``obj`` (a tensor or NumPy array)."""
+    if isinstance(obj, np.ndarray):
+        obj = torch.from_numpy(obj) if obj.dtype.kind in "biufc" else None
+    if not isinstance(obj, torch.Tensor) or t.numel() == 0:
+        return isinstance(obj, torch.Tensor)
+    base = obj.untyped_storage().data_ptr()
+    return base <= t.data_ptr() < base + obj.untyped_storage().nbytes()
+
+
+def asarray(obj, dtype=None, split=None, device=None, comm=None, copy=None):
+    """Like ``array`` but shares the caller's memory where no conversion is needed
+    (``copy=None``; see ``array``).
+
+    >>> import numpy as np
+    >>> a = np.arange(4.0)
+    >>> x = lh.asarray(a)
+    >>> a[0] = 7.0
+    >>> float(x.numpy()[0])
+    7.0
+    """
     if isinstance(obj, LazyArray) and (dtype is None or obj.dtype == dtype) and \
             (split is None or split == obj.split):
         return obj
-    return array(obj, dtype, split, device, comm, copy=False)
+    return array(obj, dtype, split, device, comm, copy=copy)
 
 
 def from_local(tensor, split=0, dtype=None, device=None, comm=None):
@@ -216,3 +247,10 @@ def from_local(tensor, split=0, dtype=None, device=None, comm=None):
     aval = Aval(tuple(shape), d, split, counts, dev, comm)
     return _core.make("data", (), {"buf": Buffer(t.to(_core.torch_device(dev, comm)))}, aval)
 
+
+
+def lazy(obj) -> LazyArray:
+    """``obj`` as a lazy array operand: itself, or a private copy of other data. A lazy
+    graph reads its inputs when it runs, so data converted implicitly is copied: changing
+    the caller's array afterwards cannot change a result computed later."""
+    return obj if isinstance(obj, LazyArray) else array(obj, copy=True)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from . import _core
 from ._array import LazyArray
-from .creation import asarray
-from .graph import Aval
+from .creation import lazy
 from .graph import dtypes as dt
-from .graph import rules as ru
+from .graph.elementwise import EWISE
 from .graph.errors import op_error
-from .graph.ops import EWISE, ewise_dtype
+from .graph.ops import abstract_eval
 
 _BOOL_RESULT = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
                 "isnan", "isinf", "isfinite"}
@@ -24,7 +23,7 @@ _LOGICAL = {"logical_and", "logical_or", "logical_xor", "logical_not"}
 def _operand(x):
     if isinstance(x, LazyArray) or (_core.is_scalar(x)) or x is None:
         return x
-    return asarray(x)
+    return lazy(x)
 
 
 def apply(op: str, *operands, dtype=None, **extra):
@@ -33,33 +32,35 @@ def apply(op: str, *operands, dtype=None, **extra):
     arrays = [o for o in ops if isinstance(o, LazyArray)]
     if not arrays:
         first = next(i for i, o in enumerate(ops) if o is not None)
-        ops[first] = asarray(ops[first])
+        ops[first] = lazy(ops[first])
         arrays = [ops[first]]
     _core.check_same(arrays, op)
-    out_shape = ru.broadcast_shapes([a.shape for a in arrays], op)
+    scalars = tuple((i, o) for i, o in enumerate(ops) if not isinstance(o, LazyArray))
+    attrs = {"nargs": len(ops), "scalars": scalars, **extra}
+    if op == "astype":
+        attrs["cdtype"] = dt.as_dtype(dtype)
+    nodes = [a._node for a in arrays]
+    aval = abstract_eval(op, [n.aval for n in nodes], attrs)  # shape, dtype and layout
+    out = aval.dtype
     kinds = [o.dtype if isinstance(o, LazyArray) else o for o in ops]
     if op == "astype":
-        out = cdt = dt.as_dtype(dtype)
+        cdt = out
+    elif op in _BOOL_RESULT or op == "abs":  # computed in the operands' own dtype
+        cdt = dt.result_type(*[k for k in kinds if k is not None])
+    elif op in _LOGICAL:
+        cdt = dt.bool_
     else:
-        out = ewise_dtype(op, kinds)
-        if op in _BOOL_RESULT or op == "abs":  # computed in the operands' own dtype
-            cdt = dt.result_type(*[k for k in kinds if k is not None])
-        elif op in _LOGICAL:
-            cdt = dt.bool_
-        else:
-            cdt = out
+        cdt = out
     if cdt.kind in "iu":
         cdt = _fit_int_scalars(op, ops, cdt, arrays)
+        attrs["scalars"] = tuple((i, o) for i, o in enumerate(ops)
+                                 if not isinstance(o, LazyArray))
     if op == "power" and out.kind in "biu" and _core.is_scalar(ops[1]) and \
             not isinstance(ops[1], bool) and ops[1] < 0:
         raise op_error(ValueError, op, "integers to negative integer powers are not allowed",
                        *(a.shape for a in arrays))
-    a0 = arrays[0].aval
-    split, counts = ru.ewise_layout([a.aval for a in arrays], out_shape, a0.comm.size)
-    aval = Aval(out_shape, out, split, counts, a0.device, a0.comm)
-    scalars = tuple((i, o) for i, o in enumerate(ops) if not isinstance(o, LazyArray))
-    attrs = {"nargs": len(ops), "scalars": scalars, "cdtype": cdt, **extra}
-    return _core.make(op, [a._node for a in arrays], attrs, aval)
+    attrs["cdtype"] = cdt
+    return _core.make(op, nodes, attrs, aval)
 
 
 def _fit_int_scalars(op, ops, cdt, arrays):
@@ -105,10 +106,10 @@ def _binary(name):
 
 
 _g = globals()
-for _name, (_arity, _rule) in EWISE.items():
-    if _arity == 1 and _name != "astype":
+for _name, _def in EWISE.items():
+    if _def.arity == 1 and _name != "astype":
         _g[_name] = _unary(_name)
-    elif _arity == 2:
+    elif _def.arity == 2:
         _g[_name] = _binary(_name)
 
 add, subtract, multiply = _g["add"], _g["subtract"], _g["multiply"]
@@ -148,5 +149,5 @@ def astype(x, dtype):
     return apply("astype", x, dtype=dtype)
 
 
-__all__ = [n for n in EWISE if n != "astype"] + [
+__all__ = [n for n, d in EWISE.items() if d.arity <= 2 and n != "astype"] + [
     "divide", "true_divide", "absolute", "around", "bitwise_not", "pow", "where", "clip", "astype"]

@@ -1,6 +1,7 @@
 """Readable plans: text (an SSA listing), JSON (schema ``lazyheat.plan/1``) and DOT.
 
-All three render the same description of a plan, built here once per node:
+All three render the same description of a plan, built here once per node; every number in
+it (bytes, collectives, peak memory) comes from the cost model in ``graph/cost.py``:
 
 - every node: SSA name (``%3``), op, attributes, inputs, type (``f32[1000@0, 8]``: dtype,
   shape, the split axis marked ``@``; ``~`` marks unbalanced blocks), the user's source line;
@@ -11,7 +12,8 @@ All three render the same description of a plan, built here once per node:
 
 JSON schema ``lazyheat.plan/1``: ``{"schema", "stage", "world_size", "rewrites": [str],
 "nodes": [node], "outputs": [id], "totals": {...}}`` where a node is ``{"id", "op", "inputs":
-[id], "attrs": {name: str}, "type", "shape", "dtype", "split", "counts", "loc", "partial"}`` plus
+[id], "attrs": {name: str}, "type", "shape", "dtype", "split", "counts", "loc", "partial"}``
+(a state of several arrays has null shape and dtype and ``"parts": {name: array}``) plus
 ``"comm": {"kind", "bytes_per_rank"}`` for communication, ``"group": {"members": [{"name",
 "op", "args", "attrs", "type", "loc"}], "closer": member | null}`` for fused nodes and
 ``"measured": {"seconds_min", "seconds_max", "bytes_min", "bytes_max"}`` after ``analyze``.
@@ -21,13 +23,11 @@ from __future__ import annotations
 
 import json
 
-from .graph import topo_order
-from .graph.layout import recv_bytes
-from .passes.batch import state_bytes
-from .passes.partial import holds_partial
+from .graph import TupleAval, topo_order
+from .graph.cost import comm_bytes, comm_kind, is_free, totals
+from .graph.ops import COLLECTIVES, holds_partial
 
 SCHEMA = "lazyheat.plan/1"
-COLLECTIVES = {"redistribute", "allreduce", "allgather", "batch_allgather"}
 FORMATS = ("text", "json", "dot")
 
 
@@ -39,50 +39,6 @@ class PlanText(str):
 
     def __str__(self) -> str:
         return str.__str__(self) if self.rank == 0 else ""
-
-
-# ---------------------------------------------------------------- communication
-def comm_kind(node) -> str:
-    """Which collective a communication node is, and whether it is free."""
-    if node.op == "allreduce":
-        return f"allreduce[{node.attr('op')}]"
-    if node.op == "allgather":
-        return "allgather"
-    if node.op == "batch_allgather":
-        return f"allgather (batch of {len(node.attr('kinds'))} reductions)"
-    src, dst = node.inputs[0].aval.layout, node.aval.layout
-    if dst[0] is None:
-        return "allgather"
-    if src[0] is None:
-        return "slice (local, free)"
-    if src[0] == dst[0]:
-        return "alltoall (rebalance)"
-    return f"alltoall (split {src[0]} -> {dst[0]})"
-
-
-def comm_bytes_per_rank(node) -> list[int]:
-    """Bytes each rank receives for a communication node."""
-    a, p = node.aval, node.aval.comm.size
-    if p == 1:
-        return [0]
-    if node.op == "allreduce":
-        return [a.nbytes] * p
-    if node.op == "allgather":
-        return [state_bytes(node.inputs[0]) * (p - 1)] * p
-    if node.op == "batch_allgather":
-        return [a.nbytes * (p - 1)] * p
-    src = node.inputs[0].aval
-    return recv_bytes(a.shape, a.dtype.itemsize, src.layout, a.layout, p,
-                      node.attr("src_starts"))
-
-
-def comm_bytes(node) -> int:
-    """Bytes the busiest rank receives for a communication node."""
-    return max(comm_bytes_per_rank(node))
-
-
-def is_free(node) -> bool:
-    return node.op == "redistribute" and node.inputs[0].aval.split is None
 
 
 # ---------------------------------------------------------------- description
@@ -121,9 +77,7 @@ def describe(plan) -> dict:
         a = n.aval
         d = {"id": name[id(n)], "op": n.op, "inputs": [name[id(i)] for i in n.inputs],
              "attrs": _fmt_attrs(n), "scalars": list(n.attr("scalars", ())),
-             "type": a.type_str(), "shape": list(a.shape), "dtype": a.dtype.name,
-             "split": a.split, "counts": None if a.counts is None else list(a.counts),
-             "loc": n.loc, "partial": holds_partial(n)}
+             "type": a.type_str(), "loc": n.loc, "partial": holds_partial(n), **_array_of(a)}
         if n.op in COLLECTIVES:
             d["comm"] = {"kind": comm_kind(n), "bytes_per_rank": comm_bytes(n),
                          "free": is_free(n)}
@@ -135,6 +89,16 @@ def describe(plan) -> dict:
     return {"schema": SCHEMA, "stage": plan.stage, "world_size": plan.world_size,
             "rewrites": list(plan.notes), "nodes": nodes,
             "outputs": [name[id(o)] for o in plan.outputs], "totals": plan_totals(plan)}
+
+
+def _array_of(a) -> dict:
+    """Shape, dtype and layout of an array value; a state (several arrays) lists its parts
+    by name instead, with null shape and dtype."""
+    if isinstance(a, TupleAval):
+        return {"shape": None, "dtype": None, "split": None, "counts": None,
+                "parts": {nm: _array_of(p) for nm, p in zip(a.names, a.parts)}}
+    return {"shape": list(a.shape), "dtype": a.dtype.name, "split": a.split,
+            "counts": None if a.counts is None else list(a.counts)}
 
 
 def _group_info(n, ext_names) -> dict:
@@ -149,44 +113,9 @@ def _group_info(n, ext_names) -> dict:
 
 
 def plan_totals(plan) -> dict:
-    """Kernels, collectives, bytes moved per rank (max) and estimated peak memory per rank."""
-    order = topo_order(plan.outputs)
-    kernels = sum(1 for n in order if n.op not in COLLECTIVES and n.op not in ("param", "unbatch"))
-    comms = [n for n in order if n.op in COLLECTIVES and not is_free(n)]
-    fused = [n for n in order if n.op == "fused"]
-    return {"kernels": kernels, "fused_kernels": len(fused),
-            "fused_ops": sum(len(n.attr("members")) for n in fused),
-            "collectives": len(comms),
-            "bytes_moved_per_rank": sum(comm_bytes(n) for n in comms),
-            "peak_bytes_per_rank": peak_bytes(order, plan.outputs)}
-
-
-def _local_bytes(aval) -> int:
-    if aval.split is None or not aval.shape[aval.split]:
-        return aval.nbytes
-    return aval.nbytes // aval.shape[aval.split] * max(aval.counts)
-
-
-def peak_bytes(order, outputs) -> int:
-    """Largest sum of live values on the busiest rank while the plan runs (inputs held by
-    the user count throughout; fused intermediates live in chunks and are not counted)."""
-    uses = {}
-    for n in order:
-        for i in n.inputs:
-            uses[id(i)] = uses.get(id(i), 0) + 1
-    keep = {id(o) for o in outputs}
-    live = sum(_local_bytes(n.aval) for n in order if n.op == "param")
-    peak = live
-    for n in order:
-        if n.op in ("param", "unbatch"):
-            continue
-        live += _local_bytes(n.aval) * (n.aval.comm.size if n.op == "batch_allgather" else 1)
-        peak = max(peak, live)
-        for i in n.inputs:
-            uses[id(i)] -= 1
-            if uses[id(i)] == 0 and id(i) not in keep and i.op != "param":
-                live -= _local_bytes(i.aval)
-    return peak
+    """Kernels, collectives, bytes moved per rank (max) and estimated peak memory per rank:
+    the cost model's numbers (``graph.cost.totals``)."""
+    return totals(topo_order(plan.outputs), plan.outputs)
 
 
 # ---------------------------------------------------------------- text
@@ -205,8 +134,8 @@ def _measured(m) -> str:
 
 def text_of(doc) -> str:
     lines = [f"plan for {doc['world_size']} rank(s), stage {doc['stage']}"]
-    for r in doc["rewrites"]:
-        lines.append(f"  rewrite: {r}")
+    for r in doc["rewrites"]:  # breaks (data-dependent extents) first, then rewrites
+        lines.append(f"  {r}" if r.startswith("break at ") else f"  rewrite: {r}")
     for d in doc["nodes"]:
         head = f"{d['id']:>5} = " + _call(d["op"], d["inputs"], d["attrs"], d["scalars"])
         if d["op"] == "fused":
@@ -234,12 +163,6 @@ def text_of(doc) -> str:
                  f"{t['bytes_moved_per_rank']} B moved per rank (max), "
                  f"peak ~{_mb(t['peak_bytes_per_rank'])} per rank (estimate)")
     return "\n".join(lines)
-
-
-def format_plan(outputs, notes=()) -> str:
-    """Text of physical outputs (what ``LAZYHEAT_DEBUG=1`` prints)."""
-    from .planner import Plan
-    return text_of(describe(Plan(outputs, "physical", notes, [], outputs[0].aval.comm)))
 
 
 def plan_text(plan) -> str:
@@ -302,25 +225,4 @@ def render(plan, fmt):
         text = plan_text(plan)
     out = PlanText(text)
     out.rank = plan.comm.rank
-    return out
-
-
-# ---------------------------------------------------------------- analyze
-def gather_profile(plan, profile) -> dict:
-    """Per-node {seconds_min/max, bytes_min/max} over ranks, from this rank's ``profile``
-    (node id -> seconds). One all-gather: every rank must call it."""
-    order = topo_order(plan.outputs)
-    comm = plan.comm
-    mine = []
-    for n in order:
-        b = comm_bytes_per_rank(n)[comm.rank] if n.op in COLLECTIVES and not is_free(n) \
-            else 0
-        mine.append((profile.get(id(n), 0.0), b))
-    every = comm.mpi.allgather(mine) if comm.size > 1 else [mine]
-    out = {}
-    for k, n in enumerate(order):
-        ts = [r[k][0] for r in every]
-        bs = [r[k][1] for r in every]
-        out[id(n)] = {"seconds_min": min(ts), "seconds_max": max(ts),
-                      "bytes_min": min(bs), "bytes_max": max(bs)}
     return out

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from . import _core
 from ._array import LazyArray
-from .creation import asarray
-from .graph import Aval
-from .graph import dtypes as dt
-from .graph import rules as ru
+from .creation import lazy
 from .graph.errors import normalize_axis, op_error
 
 
@@ -24,20 +21,16 @@ def matmul(x1, x2):
     >>> (x.T @ x).shape
     (4, 4)
     """
-    a, b = asarray(x1), asarray(x2)
+    a, b = lazy(x1), lazy(x2)
     _core.check_same([a, b], "matmul")
-    out_shape = ru.matmul_shape(a.aval, b.aval)
-    out = dt.promote(a.dtype, b.dtype)
-    _, _, (split, counts), _ = ru.matmul_plan(a.aval, b.aval, out_shape, a.comm.size)
-    aval = Aval(out_shape, out, split, counts, a.device, a.comm)
-    return _core.make("matmul", (a._node, b._node), {}, aval)
+    return _core.make("matmul", (a._node, b._node), {})
 
 
 def dot(x1, x2):
     """NumPy's ``dot`` for scalars, vectors and matrices (``matmul`` for 1-D and 2-D)."""
     if _core.is_scalar(x1) or _core.is_scalar(x2):
-        return x1 * x2 if isinstance(x1, LazyArray) else asarray(x2) * x1
-    a, b = asarray(x1), asarray(x2)
+        return x1 * x2 if isinstance(x1, LazyArray) else lazy(x2) * x1
+    a, b = lazy(x1), lazy(x2)
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     if a.ndim > 2 or b.ndim > 2:
@@ -48,21 +41,18 @@ def dot(x1, x2):
 
 def permute_dims(x, axes):
     """Permute the axes of ``x``; the split axis moves with its data (no communication)."""
-    x = asarray(x)
+    x = lazy(x)
     axes = tuple(normalize_axis(a, x.ndim, "permute_dims", x.shape) for a in axes)
     if sorted(axes) != list(range(x.ndim)):
         raise op_error(ValueError, "permute_dims", f"axes {axes} are not a permutation of "
                        f"{x.ndim} axes", x.shape)
-    shape = tuple(x.shape[a] for a in axes)
-    split = None if x.split is None else axes.index(x.split)
-    aval = x.aval.with_(shape=shape, split=split)
     if axes == tuple(range(x.ndim)):
         return x
-    return _core.make("transpose", (x._node,), {"perm": axes}, aval)
+    return _core.make("transpose", (x._node,), {"perm": axes})
 
 
 def transpose(x, axes=None):
     """Reverse (or permute by ``axes``) the axes of ``x``; ``x.T`` for short."""
-    x = asarray(x)
+    x = lazy(x)
     return permute_dims(x, tuple(reversed(range(x.ndim))) if axes is None else axes)
 

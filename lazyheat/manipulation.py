@@ -11,15 +11,13 @@ from __future__ import annotations
 import math
 
 from . import _core
-from .creation import asarray
-from .graph import dtypes as dt
-from .graph import rules as ru
+from .creation import lazy
 from .graph.errors import normalize_axis, normalize_split, op_error
 from .graph.layout import balanced_counts
 
 
 def _arr(x):
-    return asarray(x)
+    return lazy(x)
 
 
 def reshape(x, shape):
@@ -44,9 +42,7 @@ def reshape(x, shape):
                        f"shape {shape}", x.shape)
     if shape == x.shape:
         return x
-    _, (split, counts) = ru.reshape_plan(x.shape, shape, x.split, x.aval.counts)
-    aval = x.aval.with_(shape=shape, split=split, counts=counts)
-    return _core.make("reshape", (x._node,), {"shape": shape}, aval)
+    return _core.make("reshape", (x._node,), {"shape": shape})
 
 
 def squeeze(x, axis=None):
@@ -116,15 +112,7 @@ def concatenate(arrays, axis=0):
         if any(n != m for i, (n, m) in enumerate(zip(a.shape, arrays[0].shape)) if i != axis):
             raise op_error(ValueError, "concatenate", "shapes must match except along axis "
                            f"{axis}", *(a.shape for a in arrays))
-    shape = list(arrays[0].shape)
-    shape[axis] = sum(a.shape[axis] for a in arrays)
-    out = arrays[0].dtype
-    for a in arrays[1:]:
-        out = dt.promote(out, a.dtype)
-    _, (split, counts) = ru.concat_plan([a.aval for a in arrays], axis, tuple(shape),
-                                        arrays[0].comm.size)
-    aval = arrays[0].aval.with_(shape=tuple(shape), dtype=out, split=split, counts=counts)
-    return _core.make("concatenate", [a._node for a in arrays], {"axis": axis}, aval)
+    return _core.make("concatenate", [a._node for a in arrays], {"axis": axis})
 
 
 def stack(arrays, axis=0):
@@ -179,10 +167,7 @@ def getitem(x, key):
         ax += 1
     out = x
     if any(s != (0, n, 1) for s, n in zip(slices, x.shape)):
-        shape = ru.slice_shape(x.shape, slices)
-        _, (split, counts) = ru.slice_plan(x.aval, tuple(slices), x.comm.size)
-        aval = x.aval.with_(shape=shape, split=split, counts=counts)
-        out = _core.make("slice", (x._node,), {"slices": tuple(slices)}, aval)
+        out = _core.make("slice", (x._node,), {"slices": tuple(slices)})
     if x.split in ints:
         out = resplit(out, None)  # a single index along the split axis: one rank has it
     return reshape(out, tuple(out_shape))

@@ -1,16 +1,6 @@
-"""Planning and running: the pass pipeline, the plan cache, ``compute`` and ``plan``.
+"""Planning and running: the plan cache, ``compute``, ``plan``, ``explain`` and ``reference``.
 
-The pipeline, from the arrays the user asks for:
-
-1. **logical**: the expression graph, results already materialized substituted as leaves, every
-   data leaf replaced by a numbered ``param`` (so the plan does not depend on the data), common
-   subexpressions shared;
-2. **optimized**: algebraic rewrites that remove communication (``passes/rewrite.py``), then
-   common subexpressions again;
-3. **physical**: distribution lowering (block-local ops and explicit collectives), all-reduces
-   of partial sums moved past linear consumers to where they move the fewest bytes
-   (``passes/partial.py``), batching of small reduction collectives, fusion of elementwise
-   groups.
+The pass pipeline itself is ``passes/pipeline.py`` (logical -> optimized -> physical).
 
 Plans are cached by the graph's *template key*: ops, attributes and avals (shape, dtype,
 layout, device), with data leaves standing for their position only. An iterative algorithm that
@@ -30,21 +20,14 @@ import torch
 
 from . import _core
 from ._array import LazyArray
-from .explain import COLLECTIVES, PlanText, comm_bytes, comm_kind, format_plan
+from ._plan import Plan, format_plan
+from .explain import PlanText, render
 from .graph import Buffer, Node, topo_order
+from .graph.cost import comm_bytes, comm_bytes_per_rank, comm_kind, is_free
 from .graph.node import canonical
-from .passes import (
-    batch_collectives,
-    eliminate_common_subexpressions,
-    fold_constants,
-    fuse,
-    lower,
-    place_allreduces,
-    push_reductions,
-    retarget,
-    verify,
-)
-from .passes.verify import VerifyError
+from .graph.ops import COLLECTIVES
+from .passes import pipeline
+from .passes.pipeline import STAGES
 from .runtime import comm as cm
 from .runtime import kernels as K
 from .runtime.executor import execute, guarded
@@ -53,7 +36,6 @@ __all__ = ["Plan", "PlanText", "STAGES", "plan", "compute", "explain", "comm_byt
            "format_plan", "physical_plan", "run_passes", "to_numpy", "reference",
            "plan_cache_info", "clear_plan_cache"]
 
-STAGES = ("logical", "optimized", "physical")
 CACHE_SIZE = 256
 # run the verifier after every pass (the test suite turns this on; LAZYHEAT_DEBUG=3 too)
 VERIFY_PASSES = False
@@ -111,39 +93,20 @@ def _build(order, new, out_positions) -> list:
     return [built[id(order[i])] for i in out_positions]
 
 
-def _checked(pass_name, outputs, physical=False):
-    if VERIFY_PASSES or int(os.environ.get("LAZYHEAT_DEBUG", "0") or 0) >= 3:
-        try:
-            verify(outputs, physical=physical)
-        except VerifyError as exc:
-            raise VerifyError(f"after pass {pass_name}: {exc}") from None
-    return outputs
+def _debug_level() -> int:
+    """``LAZYHEAT_DEBUG``, the one debug switch, read here only: 0 (unset) to 3; any other
+    non-empty value means 1."""
+    value = os.environ.get("LAZYHEAT_DEBUG", "").strip()
+    if not value:
+        return 0
+    return int(value) if value.isdigit() else 1
 
 
 def run_passes(logical, stage="physical", world_size=None):
     """(outputs at ``stage``, rewrite notes) for logical outputs over params."""
-    if stage not in STAGES:
-        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
-    outs = _checked("cse", eliminate_common_subexpressions(logical))
-    if world_size is not None:
-        outs = _checked("retarget", retarget(outs, cm.FakeComm(int(world_size))))
-    if stage == "logical":
-        return outs, []
-    outs, folded = fold_constants(outs, _evaluate_constant)
-    outs, notes = push_reductions(_checked("fold", outs))
-    if folded:
-        notes = [f"{folded} elementwise op(s) on constants folded"] + notes
-    outs = _checked("cse", eliminate_common_subexpressions(_checked("rewrite", outs)))
-    if stage == "optimized":
-        return outs, notes
-    outs = _checked("lower", lower(outs), True)
-    outs = _checked("cse", eliminate_common_subexpressions(outs), True)
-    outs, placed = place_allreduces(outs)
-    outs, notes = _checked("partial", outs, True), notes + placed
-    outs = _checked("batch", batch_collectives(outs), True)
-    if os.environ.get("LAZYHEAT_FUSE", "1") != "0":  # =0: one kernel per op (for comparison)
-        outs = _checked("fuse", fuse(outs), True)
-    return outs, notes
+    comm = None if world_size is None else cm.FakeComm(int(world_size))
+    return pipeline.run_passes(logical, stage, comm, _evaluate_constant,
+                               VERIFY_PASSES or _debug_level() >= 3)
 
 
 def _evaluate_constant(node, values):
@@ -155,57 +118,6 @@ def _evaluate_constant(node, values):
 
 
 _CPU = SimpleNamespace(device=torch.device("cpu"))
-
-
-class Plan:
-    """The plan for some arrays at one stage: printable, dumpable, runnable.
-
-    >>> x = lh.random.rand(8, 4, split=0, seed=1)
-    >>> p = lh.plan((x * 2 + 1).sum(), world_size=4)
-    >>> p.totals()["fused_kernels"], p.totals()["collectives"]
-    (1, 1)
-    """
-
-    def __init__(self, outputs, stage, notes, params, comm):
-        self.outputs, self.stage, self.notes = list(outputs), stage, list(notes)
-        self.params, self.comm = list(params), comm
-        self.measured = None  # per-node measurements from analyze
-
-    @property
-    def world_size(self) -> int:
-        return self.outputs[0].aval.comm.size if self.outputs else self.comm.size
-
-    def text(self) -> str:
-        from .explain import plan_text
-        return plan_text(self)
-
-    def to_json(self) -> dict:
-        from .explain import plan_json
-        return plan_json(self)
-
-    def to_dot(self) -> str:
-        from .explain import plan_dot
-        return plan_dot(self)
-
-    def totals(self) -> dict:
-        from .explain import plan_totals
-        return plan_totals(self)
-
-    def dump(self, path, format=None) -> None:  # noqa: A002 - matches explain's keyword
-        """Write the plan to ``path`` as ``format`` ("text", "json" or "dot"; by default
-        from the suffix: .json, .dot/.gv, else text). Call it on one rank (or each its own
-        path): the content is the same on every rank."""
-        from .explain import render
-        fmt = format or {".json": "json", ".dot": "dot", ".gv": "dot"}.get(
-            os.path.splitext(str(path))[1].lower(), "text")
-        with open(path, "w") as f:
-            f.write(str.__str__(render(self, fmt)))
-            f.write("\n")
-
-    def __str__(self) -> str:
-        return self.text()
-
-    __repr__ = __str__
 
 
 def plan(*arrays, stage="physical", world_size=None) -> Plan:
@@ -277,7 +189,7 @@ def compute(*arrays):
         _core.check_same(todo, "compute")
         outs, notes, params, key = _cached(todo)
         comm = todo[0].comm
-        if os.environ.get("LAZYHEAT_DEBUG") and any(
+        if _debug_level() >= 1 and any(
                 n.op in COLLECTIVES for n in topo_order(outs)):
             _check_same_plan(key, comm)
             if comm.rank == 0:
@@ -289,7 +201,8 @@ def compute(*arrays):
 def _run(todo, outs, params, profile=None):
     comm = todo[0].comm
     dev = _core.torch_device(todo[0].device, comm)
-    values = execute(outs, comm, dev, [b.value for b in params], profile)
+    values = execute(outs, comm, dev, [b.value for b in params], profile,
+                     trace=_debug_level() >= 2)
     for a, v in zip(todo, values):
         leaf = Node("data", (), {"buf": Buffer(v)}, a.aval, a._node.loc)
         _core.MATERIALIZED[a._node] = leaf
@@ -326,7 +239,6 @@ def explain(*arrays, stage="physical", format="text", analyze=False,  # noqa: A0
     >>> "fused(" in lh.explain(((x * 2) + 1).sum(), world_size=4)
     True
     """
-    from .explain import render
     arrays = _arrays(arrays, "explain")
     if analyze:
         if world_size is not None and world_size != arrays[0].comm.size:
@@ -337,10 +249,29 @@ def explain(*arrays, stage="physical", format="text", analyze=False,  # noqa: A0
         p = Plan(outs, "physical", notes, params, arrays[0].comm)
         profile = {}
         _run(arrays, outs, params, profile)
-        from .explain import gather_profile
-        p.measured = gather_profile(p, profile)
+        p.measured = _gather_profile(p, profile)
         return render(p, format)
     return render(plan(*arrays, stage=stage, world_size=world_size), format)
+
+
+def _gather_profile(plan, profile) -> dict:
+    """Per-node {seconds_min/max, bytes_min/max} over ranks, from this rank's ``profile``
+    (node id -> seconds). One all-gather: every rank must call it."""
+    order = topo_order(plan.outputs)
+    comm = plan.comm
+    mine = []
+    for n in order:
+        b = comm_bytes_per_rank(n)[comm.rank] if n.op in COLLECTIVES and not is_free(n) \
+            else 0
+        mine.append((profile.get(id(n), 0.0), b))
+    every = comm.mpi.allgather(mine) if comm.size > 1 else [mine]
+    out = {}
+    for k, n in enumerate(order):
+        ts = [r[k][0] for r in every]
+        bs = [r[k][1] for r in every]
+        out[id(n)] = {"seconds_min": min(ts), "seconds_max": max(ts),
+                      "bytes_min": min(bs), "bytes_max": max(bs)}
+    return out
 
 
 def to_numpy(x) -> np.ndarray:

@@ -1,5 +1,9 @@
 """Reductions (NumPy semantics): sum, prod, mean, var, std, min, max, argmin, argmax, any,
-all and the vector norm, over ``axis`` None, int or tuple, with ``keepdims``.
+all, ptp and the vector norm, over ``axis`` None, int or tuple, with ``keepdims``; and the
+cumulative sum.
+
+Every reduction is an entry of ``graph.reduce.REDUCTIONS``; those without a function of their
+own here (their signature is ``(x, axis=None, keepdims=False)``) get one generated from it.
 
 Reducing along the split axis leaves a partial result per rank that one collective combines;
 see ``lazyheat.passes.lower`` for which collective each reduction uses.
@@ -10,17 +14,15 @@ from __future__ import annotations
 import builtins
 
 from . import _core
-from .creation import asarray
-from .graph import Aval
+from .creation import lazy
 from .graph import dtypes as dt
-from .graph import rules as ru
 from .graph.errors import normalize_axes, normalize_axis, op_error
-from .graph.ops import reduce_dtype
+from .graph.reduce import REDUCTIONS
 
 
 def reduce(fn: str, x, axis=None, keepdims=False, ddof=0, dtype=None):
     """Build the reduction ``fn`` of ``x``."""
-    x = asarray(x)
+    x = lazy(x)
     if fn in ("argmin", "argmax"):
         if axis is not None:
             axis = normalize_axis(axis, builtins.max(x.ndim, 1), fn, x.shape)
@@ -29,23 +31,10 @@ def reduce(fn: str, x, axis=None, keepdims=False, ddof=0, dtype=None):
             axes = ()
     else:
         axes = normalize_axes(axis, x.ndim, fn, x.shape)
-    if fn in ("min", "max", "argmin", "argmax") and x.dtype.is_complex:
-        raise op_error(TypeError, fn, f"not supported for complex dtypes ({x.dtype.name})",
-                       x.shape)
-    if fn in ("min", "max", "argmin", "argmax") and builtins.any(x.shape[a] == 0 for a in axes):
-        raise op_error(ValueError, fn, "zero-size array to reduction operation which has no "
-                       "identity", x.shape)
-    if fn in ("argmin", "argmax") and axis is None and not keepdims:
-        out_shape = ()
-    else:
-        out_shape = ru.reduce_shape(x.shape, axes, keepdims)
-    out = reduce_dtype(fn, x.dtype) if dtype is None else dt.as_dtype(dtype)
-    (split, counts), _ = ru.reduce_layout(x.aval, axes, keepdims)
-    if fn in ("argmin", "argmax") and axis is None:
-        split, counts = None, None
-    aval = Aval(out_shape, out, split, counts, x.device, x.comm)
     attrs = {"fn": fn, "axes": axes, "keepdims": bool(keepdims), "ddof": ddof}
-    return _core.make("reduce", (x._node,), attrs, aval)
+    if dtype is not None:
+        attrs["dtype"] = dt.as_dtype(dtype)
+    return _core.make("reduce", (x._node,), attrs)  # checks and aval: graph/reduce.py
 
 
 def sum(x, axis=None, keepdims=False, dtype=None):  # noqa: A001 - NumPy's name
@@ -121,3 +110,45 @@ def norm(x, axis=None, keepdims=False):
 
 
 amin, amax = min, max
+
+
+def cumsum(x, axis=None, dtype=None):
+    """Cumulative sum along ``axis`` (of the flattened array when None), as NumPy: small
+    integers and bools accumulate in int64. Along the split axis each rank adds the sums of
+    the blocks before it (one all-gather of a slice per rank).
+
+    >>> lh.cumsum(lh.arange(5, split=0)).numpy()
+    array([ 0,  1,  3,  6, 10])
+    """
+    x = lazy(x)
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    axis = normalize_axis(axis, builtins.max(x.ndim, 1), "cumsum", x.shape)
+    if x.ndim == 0:
+        x = x.reshape(1)
+    attrs = {"axis": axis}
+    if dtype is not None:
+        attrs["dtype"] = dt.as_dtype(dtype)
+    return _core.make("cumsum", (x._node,), attrs)
+
+
+cumulative_sum = cumsum
+
+
+def _generated(fn: str):
+    def f(x, axis=None, keepdims=False):
+        return reduce(fn, x, axis, keepdims)
+
+    f.__name__ = f.__qualname__ = fn
+    f.__doc__ = f"{REDUCTIONS[fn].doc}\n\n>>> lh.{fn}(lh.arange(6, split=0)).shape\n()\n"
+    return f
+
+
+_g = globals()
+for _fn, _r in REDUCTIONS.items():
+    if _r.public and _fn not in _g:
+        _g[_fn] = _generated(_fn)
+
+# reductions that are also methods of LazyArray (``x.sum(0)``)
+METHODS = tuple(fn for fn, r in REDUCTIONS.items() if r.public)
+__all__ = list(METHODS) + ["amin", "amax", "norm", "cumsum", "cumulative_sum"]

@@ -1,7 +1,12 @@
-"""The IR: nodes, abstract values, layouts and op rules. Free of torch and mpi4py."""
+"""The IR: nodes, abstract values, layouts, the op registry and the cost model. Free of
+torch and mpi4py, so plans can be made for any world size in a plain process."""
 
+from . import ops  # noqa: F401 - registers every op definition
+from .aval import Aval, TupleAval
 from .dtypes import DType, as_dtype
-from .node import Aval, Node, topo_order, user_location
+from .node import Node
+from .source import user_location
+from .traverse import rebuild, rewrite, topo_order, use_counts, users
 
 
 class Buffer:
@@ -23,4 +28,5 @@ class Buffer:
         return self.id < other.id
 
 
-__all__ = ["Aval", "Buffer", "DType", "Node", "as_dtype", "topo_order", "user_location"]
+__all__ = ["Aval", "Buffer", "DType", "Node", "TupleAval", "as_dtype", "rebuild", "rewrite",
+           "topo_order", "use_counts", "user_location", "users"]

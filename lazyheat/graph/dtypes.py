@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import op_error
+
 _KIND_ORDER = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
 
 
@@ -111,8 +113,6 @@ def as_dtype(obj) -> DType:
 
 
 def _unsupported(obj) -> TypeError:
-    from .errors import op_error  # errors -> node -> dtypes: imported late
-
     return op_error(TypeError, "dtype", f"unsupported dtype {obj!r}; lazyheat supports "
                     f"{', '.join(BY_NAME)}")
 
@@ -146,9 +146,7 @@ def promote_weak(arr: DType, scalar) -> DType:
     elif isinstance(scalar, complex):
         skind = 3
     else:
-        from .errors import op_error  # errors -> node -> dtypes: imported late
-
-        raise op_error(TypeError, "promotion", f"unsupported scalar {scalar!r} of type "
+            raise op_error(TypeError, "promotion", f"unsupported scalar {scalar!r} of type "
                        f"{type(scalar).__name__}")
     akind = _KIND_ORDER[arr.kind]
     if skind <= akind:

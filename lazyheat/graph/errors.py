@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .node import user_location
+from .source import user_location
 
 
 def op_error(cls, op: str, msg: str, *shapes) -> Exception:

@@ -76,5 +76,15 @@ def recv_bytes(shape, itemsize, src, dst, p, src_starts=None) -> list[int]:
     return out
 
 
+def move_cost(aval, dst) -> tuple[int, int, int]:
+    """(max over ranks, sum over ranks) of bytes received to give ``aval`` the layout
+    ``dst``, and the number of collectives that takes (0 or 1; replicated -> split is a
+    local slice). The count breaks ties on one rank, where every move is free of bytes."""
+    if same_layout(aval.layout, dst):
+        return (0, 0, 0)
+    b = recv_bytes(aval.shape, aval.dtype.itemsize, aval.layout, dst, aval.comm.size)
+    return (max(b), sum(b), 0 if aval.split is None else 1)
+
+
 def same_layout(a, b) -> bool:
     return a[0] == b[0] and (a[0] is None or tuple(a[1]) == tuple(b[1]))

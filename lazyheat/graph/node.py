@@ -10,68 +10,7 @@ equal.
 
 from __future__ import annotations
 
-import os
-import sys
-from dataclasses import dataclass, field
-
-from .dtypes import DType
-from .layout import balanced_counts, local_shape
-
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-@dataclass(frozen=True, slots=True)
-class Aval:
-    """Abstract value: global shape, dtype, layout (split + per-rank counts), device, comm."""
-
-    shape: tuple
-    dtype: DType
-    split: int | None
-    counts: tuple | None
-    device: str
-    comm: object = field(compare=False, hash=False, repr=False)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        n = 1
-        for s in self.shape:
-            n *= s
-        return n
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
-
-    @property
-    def layout(self) -> tuple:
-        return (self.split, self.counts)
-
-    @property
-    def balanced(self) -> bool:
-        return self.split is None or self.counts == balanced_counts(
-            self.shape[self.split], len(self.counts))
-
-    def local_shape(self, rank: int) -> tuple:
-        return local_shape(self.shape, self.split, self.counts, rank)
-
-    def with_(self, **kw) -> Aval:
-        d = {f: getattr(self, f) for f in ("shape", "dtype", "split", "counts", "device", "comm")}
-        d.update(kw)
-        return Aval(**d)
-
-    def type_str(self) -> str:
-        """``f32[1000@0, 8]``: the dtype and shape, the split axis marked with ``@0``."""
-        dims = [f"{n}@{i}" if i == self.split else str(n) for i, n in enumerate(self.shape)]
-        if self.split is not None and not self.balanced:
-            dims[self.split] += "~"  # unbalanced blocks
-        return f"{self.dtype.short}[{', '.join(dims)}]"
-
-    def struct(self) -> tuple:
-        return (self.shape, self.dtype.name, self.split, self.counts, self.device)
+from .aval import Aval, TupleAval  # noqa: F401 - re-exported: nodes carry them
 
 
 class Node:
@@ -123,41 +62,3 @@ def canonical(attrs) -> tuple:
     return tuple(out)
 
 
-def topo_order(outputs, inputs_of=None) -> list[Node]:
-    """Inputs before users, deterministic (depth-first in input order), each node once.
-    ``inputs_of(node)``, when given, says which nodes a node depends on (default: its
-    inputs); passes use it to walk a graph with substitutions or extra ordering edges."""
-    deps = inputs_of or (lambda n: n.inputs)
-    order, seen, stack = [], set(), [(n, False) for n in reversed(list(outputs))]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for i in reversed(deps(node)):
-            if id(i) not in seen:
-                stack.append((i, False))
-    return order
-
-
-_INTERNAL: dict = {}  # file name -> (inside lazyheat or frozen, base name)
-
-
-def user_location() -> str:
-    """``file:line`` of the innermost frame outside the lazyheat package (the user's line).
-    Called for every node built, so file names are classified once and remembered."""
-    f = sys._getframe(1)
-    while f is not None:
-        name = f.f_code.co_filename
-        info = _INTERNAL.get(name)
-        if info is None:
-            inside = name.startswith(_PKG_DIR) or name.startswith("<frozen")
-            info = _INTERNAL[name] = (inside, os.path.basename(name))
-        if not info[0]:
-            return f"{info[1]}:{f.f_lineno}"
-        f = f.f_back
-    return "<unknown>"

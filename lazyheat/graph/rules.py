@@ -11,19 +11,9 @@ from __future__ import annotations
 from math import prod
 
 from .errors import op_error
-from .layout import balanced_counts, offsets, overlap, recv_bytes, same_layout
+from .layout import balanced_counts, move_cost, offsets, overlap, same_layout
 
 R = (None, None)
-
-
-def move_cost(aval, dst) -> tuple[int, int, int]:
-    """(max over ranks, sum over ranks) of bytes received to give ``aval`` the layout
-    ``dst``, and the number of collectives that takes (0 or 1; replicated -> split is a
-    local slice). The count breaks ties on one rank, where every move is free of bytes."""
-    if same_layout(aval.layout, dst):
-        return (0, 0, 0)
-    b = recv_bytes(aval.shape, aval.dtype.itemsize, aval.layout, dst, aval.comm.size)
-    return (max(b), sum(b), 0 if aval.split is None else 1)
 
 
 def _add(c1, c2):

@@ -15,40 +15,17 @@ which beats an all-reduce only while the payload is small).
 
 from __future__ import annotations
 
-from ..graph import Aval, Node, topo_order
-from ..graph import dtypes as dt
+from ..graph import Node, TupleAval, ops, rebuild, topo_order
+from ..graph.cost import payload_bytes
 
-COLLECTIVES = ("redistribute", "allreduce", "allgather", "batch_allgather")
+# the collectives of reductions, which combine small states and may share one all-gather
+BATCHABLE = ("allreduce", "allgather")
 # bytes gathered per rank (payload times ranks) up to which a reduction collective is batched
 BATCH_GATHER_BYTES = 1 << 22
 
 
-def state_bytes(partial) -> int:
-    """Bytes of one rank's partial state of a reduction (see runtime/partial.py)."""
-    if partial.op == "fused":  # a fused group closed by the partial reduction
-        partial = partial.attr("closer")
-    fn, a = partial.attr("fn"), partial.aval
-    if partial.op == "moments_combine":  # a moments state combined from a finer one
-        fn = "moments"
-    src = partial.inputs[0].aval.dtype
-    if fn in ("var", "std", "moments"):  # count, mean, M2 in float64 (complex mean for complex)
-        return 8 + a.size * (16 if src.is_complex else 8) + a.size * 8
-    if fn in ("argmin", "argmax"):  # value and int64 global index
-        return a.size * (src.itemsize + 8)
-    if fn == "mean" and a.dtype.itemsize < 4:  # half precision sums travel as float32
-        return a.size * 4
-    return a.nbytes
-
-
-def payload_bytes(node) -> int:
-    """Bytes one rank contributes to a reduction collective."""
-    src = node.inputs[0]
-    return state_bytes(src) if src.op in ("reduce_partial", "fused", "moments_combine") \
-        else src.aval.nbytes
-
-
 def _batchable(n) -> bool:
-    if n.op not in ("allreduce", "allgather"):
+    if n.op not in BATCHABLE:
         return False
     return payload_bytes(n) * n.aval.comm.size <= BATCH_GATHER_BYTES
 
@@ -62,7 +39,7 @@ def batch_collectives(outputs) -> list[Node]:
     depth = {}
     for n in order:
         d = max((depth[id(i)] for i in n.inputs), default=0)
-        depth[id(n)] = d + (1 if n.op in COLLECTIVES else 0)
+        depth[id(n)] = d + (1 if n.op in ops.COLLECTIVES else 0)
     groups = {}
     for n in order:
         if _batchable(n):
@@ -79,9 +56,7 @@ def batch_collectives(outputs) -> list[Node]:
                 batch_node[d] = _make_batch(groups[d], new_of)
             new_of[id(n)] = Node("unbatch", (batch_node[d],), {"index": j}, n.aval, n.loc)
             continue
-        ins = tuple(new_of[id(i)] for i in n.inputs)
-        new_of[id(n)] = n if all(a is b for a, b in zip(ins, n.inputs)) else \
-            Node(n.op, ins, n.attrs, n.aval, n.loc)
+        new_of[id(n)] = rebuild(n, [new_of[id(i)] for i in n.inputs])
     return [new_of[id(o)] for o in outputs]
 
 
@@ -97,10 +72,11 @@ def _order_with_groups(outputs, groups, part_of) -> list[Node]:
 
 
 def _make_batch(group, new_of) -> Node:
+    """One ``batch_allgather`` for ``group``: its value is every member's result (typed by
+    the members' avals); its inputs are their partial states."""
     kinds = tuple(("allreduce", c.attr("op")) if c.op == "allreduce" else ("allgather", None)
                   for c in group)
-    total = sum(payload_bytes(c) for c in group)
-    a = group[0].aval
-    aval = Aval((total,), dt.uint8, None, None, a.device, a.comm)
+    aval = TupleAval(tuple(c.aval for c in group),
+                     tuple(f"{c.op}{j}" for j, c in enumerate(group)))
     ins = tuple(new_of[id(c.inputs[0])] for c in group)
     return Node("batch_allgather", ins, {"kinds": kinds}, aval, group[0].loc)

@@ -13,7 +13,7 @@ and grow exponentially with the depth of a graph that reuses its values.
 
 from __future__ import annotations
 
-from ..graph import Node, topo_order
+from ..graph import rebuild, topo_order
 from ..graph.node import canonical
 
 
@@ -26,8 +26,7 @@ def eliminate_common_subexpressions(outputs):
         c = by_key.get(key)
         if c is None:
             c = by_key[key] = len(first)
-            first.append(n if all(a is b for a, b in zip(ins, n.inputs)) else
-                         Node(n.op, ins, n.attrs, n.aval, n.loc))
+            first.append(rebuild(n, ins))
         node = first[c]
         cls[id(node)] = c
         new_of[id(n)] = node

@@ -13,24 +13,25 @@ Only ops whose every array operand is a ``full`` leaf fold; the result keeps the
 
 from __future__ import annotations
 
-from ..graph import Node, topo_order
-from ..graph.ops import EWISE
+from ..graph import Node, ops, rewrite
 
 
 def fold_constants(outputs, evaluate):
     """Return (new outputs, number of folded ops)."""
-    new_of, folded = {}, 0
-    for n in topo_order(outputs):
-        ins = tuple(new_of[id(i)] for i in n.inputs)
-        cur = n if all(a is b for a, b in zip(ins, n.inputs)) else \
-            Node(n.op, ins, n.attrs, n.aval, n.loc)
-        if n.op in EWISE and ins and all(i.op == "full" for i in ins):
-            try:
-                value = evaluate(cur, [i.attr("value") for i in ins])
-            except Exception:  # noqa: BLE001 - left for the run to report
-                value = None
-            if value is not None:
-                cur = Node("full", (), {"value": value}, n.aval, n.loc)
-                folded += 1
-        new_of[id(n)] = cur
-    return [new_of[id(o)] for o in outputs], folded
+    folded = 0
+
+    def rule(n):
+        nonlocal folded
+        if n.op not in ops.ELEMENTWISE or not n.inputs or \
+                any(i.op != "full" for i in n.inputs):
+            return None
+        try:
+            value = evaluate(n, [i.attr("value") for i in n.inputs])
+        except Exception:  # noqa: BLE001 - left for the run to report
+            return None
+        if value is None:
+            return None
+        folded += 1
+        return Node("full", (), {"value": value}, n.aval, n.loc)
+
+    return rewrite(outputs, rule), folded

@@ -19,20 +19,12 @@ chunk and ``explain`` can print it bracketed. Decisions read global metadata onl
 
 from __future__ import annotations
 
-from ..graph import Node, topo_order
-from ..graph.ops import EWISE
+from ..graph import Node, rebuild, topo_order, use_counts, users
+from ..graph.ops import CLOSERS, FUSABLE
 
-# reductions that may close a group; var/std partial states and multi-axis arg reductions
-# are evaluated on the whole group value (see runtime/fused.py for the chunked accumulators)
-CLOSERS = ("reduce", "reduce_partial")
-
-
-def _consumers(order):
-    users = {}
-    for n in order:
-        for i in n.inputs:
-            users.setdefault(id(i), []).append(n)
-    return users
+# Fusion classes come from the op registry: FUSABLE ops (elementwise) join groups, CLOSERS
+# (reduce, reduce_partial) may close one; var/std partial states and multi-axis arg
+# reductions are evaluated on the whole group value (runtime/fused.py chunks the others).
 
 
 def _same_space(a, b) -> bool:
@@ -42,20 +34,22 @@ def _same_space(a, b) -> bool:
 def fuse(outputs) -> list[Node]:
     """Return new outputs where elementwise groups (and a closing reduction) are fused."""
     order = topo_order(outputs)
-    users = _consumers(order)
+    consumers, reads = users(order), use_counts(order)
     out_ids = {id(o) for o in outputs}
 
     def single_user(n):
-        us = users.get(id(n), [])
-        return us[0] if len(us) == 1 and id(n) not in out_ids else None
+        # read exactly once (x * x reads x twice: it is no inner member)
+        if reads.get(id(n), 0) != 1 or id(n) in out_ids:
+            return None
+        return consumers[id(n)][0]
 
     # group root of every elementwise node: follow single consumers while they stay fusable
     root_of = {}
     for n in reversed(order):
-        if n.op not in EWISE:
+        if n.op not in FUSABLE:
             continue
         u = single_user(n)
-        if u is not None and u.op in EWISE and _same_space(n, u) and id(u) in root_of:
+        if u is not None and u.op in FUSABLE and _same_space(n, u) and id(u) in root_of:
             root_of[id(n)] = root_of[id(u)]
         else:
             root_of[id(n)] = id(n)
@@ -66,7 +60,7 @@ def fuse(outputs) -> list[Node]:
 
     closer_of = {}  # root id -> the reduction that closes its group
     for n in order:
-        if n.op in CLOSERS and n.inputs[0].op in EWISE:
+        if n.op in CLOSERS and n.inputs[0].op in FUSABLE:
             r = n.inputs[0]
             if root_of.get(id(r)) == id(r) and single_user(r) is n:
                 closer_of[id(r)] = n
@@ -78,14 +72,11 @@ def fuse(outputs) -> list[Node]:
         if id(n) in root_of:
             new_of[id(n)] = _build_group(members[id(n)], closer_of.get(id(n)), new_of)
             continue
-        ins = tuple(new_of[id(i)] for i in n.inputs)
-        if n.op in CLOSERS and n.inputs[0].op in EWISE and \
+        if n.op in CLOSERS and n.inputs[0].op in FUSABLE and \
                 closer_of.get(id(n.inputs[0])) is n:
             new_of[id(n)] = new_of[id(n.inputs[0])]  # the fused node yields the reduction
-        elif all(a is b for a, b in zip(ins, n.inputs)):
-            new_of[id(n)] = n
         else:
-            new_of[id(n)] = Node(n.op, ins, n.attrs, n.aval, n.loc)
+            new_of[id(n)] = rebuild(n, [new_of[id(i)] for i in n.inputs])
     return [new_of[id(o)] for o in outputs]
 
 
@@ -108,8 +99,3 @@ def _build_group(group, closer, new_of) -> Node:
     aval = closer.aval if closer is not None else root.aval
     attrs = {"members": tuple(group), "args": tuple(args), "closer": closer}
     return Node("fused", tuple(ext), attrs, aval, root.loc)
-
-
-def group_size(node) -> int:
-    """Elementwise ops fused into ``node`` (0 when it is not a fused node)."""
-    return len(node.attr("members", ())) if node.op == "fused" else 0

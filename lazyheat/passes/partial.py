@@ -33,18 +33,12 @@ Invariants:
 
 from __future__ import annotations
 
-from ..graph import Node, topo_order
+from ..graph import Node, rebuild, topo_order, users
+from ..graph.cost import comm_bytes
+from ..graph.ops import holds_partial  # noqa: F401 - re-exported (a partial value's test)
+from ..graph.reduce import REDUCTIONS
 
 ZERO = (0, 0, 0)  # (bytes per rank, collectives, ops run on partials)
-
-
-def holds_partial(n: Node) -> bool:
-    """Whether ``n``'s local value is this rank's part of a value that a later collective
-    combines (a partial reduction, or an op run on partial sums)."""
-    if n.op == "fused":
-        closer = n.attr("closer")
-        return holds_partial(closer if closer is not None else n.attr("members")[-1])
-    return n.op == "reduce_partial" or n.attr("partial") is not None
 
 
 def _is_source(n: Node) -> bool:
@@ -94,7 +88,10 @@ def _local_reduce(n, avail):
     fn = n.attr("fn")
     if not avail[0] or n.inputs[0].aval.dtype != n.aval.dtype:
         return None
-    return (0,) if fn == "sum" or fn == "mean" and n.aval.dtype.is_inexact else None
+    # a linear reduction of partial sums is the partial of the reduction (a mean divides
+    # by a count, exact only in floating point)
+    linear = REDUCTIONS[fn].linear and (fn == "sum" or n.aval.dtype.is_inexact)
+    return (0,) if linear else None
 
 
 def _mean_merge(n, avail):
@@ -163,20 +160,15 @@ def place_allreduces(outputs):
     order = topo_order(outputs)
     if not order or order[0].aval.comm.size == 1:
         return list(outputs), []
-    users, out_ids = {}, {id(o) for o in outputs}
-    for n in order:
-        for i in n.inputs:
-            us = users.setdefault(id(i), [])
-            if not us or us[-1] is not n:
-                us.append(n)
+    users_of, out_ids = users(order), {id(o) for o in outputs}
 
     # bottom-up: the cheapest way to have each value as partials (cost_p) or whole (cost_r)
     cost_p, cost_r, after, slots = {}, {}, {}, {}
     for n in order:
         if _is_source(n):
-            cost_p[id(n)], cost_r[id(n)] = ZERO, (n.aval.nbytes, 1, 0)
+            cost_p[id(n)], cost_r[id(n)] = ZERO, (comm_bytes(n), 1, 0)
             continue
-        avail = tuple(id(i) in cost_p and id(i) not in out_ids and users[id(i)] == [n]
+        avail = tuple(id(i) in cost_p and id(i) not in out_ids and users_of[id(i)] == [n]
                       for i in n.inputs)
         ks = _slots(n, avail)
         if ks is None:
@@ -184,7 +176,7 @@ def place_allreduces(outputs):
         ins = _distinct(n, ks)
         slots[id(n)] = ks
         cost_p[id(n)] = _add(*(cost_p[id(i)] for i in ins), (0, 0, 1))
-        reduced_here = _add(cost_p[id(n)], (n.aval.nbytes, 1, 0))
+        reduced_here = _add(cost_p[id(n)], (_allreduce_bytes(n), 1, 0))
         reduced_before = _add(*(cost_r[id(i)] for i in ins))
         after[id(n)] = reduced_here < reduced_before  # ties: the earlier point
         cost_r[id(n)] = min(reduced_here, reduced_before)
@@ -221,10 +213,13 @@ def place_allreduces(outputs):
             if f == "reduced":
                 new_of[id(n)] = Node("allreduce", (p,), {"op": "sum"}, n.aval, n.loc)
             continue
-        ins = tuple(new_of[id(i)] for i in n.inputs)
-        new_of[id(n)] = n if all(a is b for a, b in zip(ins, n.inputs)) else \
-            Node(n.op, ins, n.attrs, n.aval, n.loc)
+        new_of[id(n)] = rebuild(n, [new_of[id(i)] for i in n.inputs])
     return [new_of[id(o)] for o in outputs], _notes(order, form)
+
+
+def _allreduce_bytes(n: Node) -> int:
+    """What an all-reduce of ``n``'s value would cost (the cost model's own count)."""
+    return comm_bytes(Node("allreduce", (n,), {"op": "sum"}, n.aval, n.loc))
 
 
 def _notes(order, form) -> list:

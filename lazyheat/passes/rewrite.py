@@ -18,11 +18,10 @@ recorded as a line of text that ``explain`` prints.
 
 from __future__ import annotations
 
-from ..graph import Node, topo_order
+from ..graph import Node, rewrite
 from ..graph import rules as ru
 from ..graph.layout import same_layout
-
-LINEAR = ("sum", "mean")
+from ..graph.reduce import REDUCTIONS
 
 
 def _reduce(n: Node, x: Node, axes) -> Node:
@@ -48,7 +47,7 @@ def _through_transpose(n: Node, x: Node):
     kept = [perm[i] for i in range(len(perm)) if i not in axes]
     if kept != sorted(kept):
         return None  # the result itself would need a transpose
-    return _reduce(n, x.inputs[0], tuple(sorted(perm[a] for a in axes)))
+    return _push(_reduce(n, x.inputs[0], tuple(sorted(perm[a] for a in axes))))
 
 
 def _through_sum(n: Node, x: Node):
@@ -65,36 +64,35 @@ def _through_sum(n: Node, x: Node):
     return Node(x.op, (ra, rb), x.attrs, n.aval, n.loc)
 
 
+# The rewrite rules, as a table: the op under a linear reduction -> how to push it through
+# (a replacement of the reduction, or None where the identity does not apply or saves nothing)
+PUSH_THROUGH = {"transpose": _through_transpose, "add": _through_sum,
+                "subtract": _through_sum}
+
+
 def _push(n: Node) -> Node:
     """``n`` rewritten as far as the rules go (its aval's shape and dtype unchanged)."""
-    if n.op != "reduce" or n.attr("fn") not in LINEAR:
+    if n.op != "reduce" or not REDUCTIONS[n.attr("fn")].linear:
         return n
-    x = n.inputs[0]
-    new = None
-    if x.op == "transpose":
-        new = _through_transpose(n, x)
-        if new is not None:
-            new = _push(new)
-    elif x.op in ("add", "subtract"):
-        new = _through_sum(n, x)
+    rule = PUSH_THROUGH.get(n.inputs[0].op)
+    new = rule(n, n.inputs[0]) if rule is not None else None
     return n if new is None else new
 
 
 def push_reductions(outputs):
     """Return (new outputs, notes): linear reductions pushed through transposes and sums
     where that removes communication; ``notes`` lists each rewrite for ``explain``."""
-    new_of, notes = {}, []
-    for n in topo_order(outputs):
-        ins = tuple(new_of[id(i)] for i in n.inputs)
-        cur = n if all(a is b for a, b in zip(ins, n.inputs)) else \
-            Node(n.op, ins, n.attrs, n.aval, n.loc)
+    notes = []
+
+    def rule(cur):
         new = _push(cur)
-        if new is not cur:
-            new = _with_layout(new, cur)
-            notes.append(f"{cur.attr('fn')}({cur.inputs[0].op}(...)) pushed through to "
-                         f"{_describe(new)} at {cur.loc}")
-        new_of[id(n)] = new
-    return [new_of[id(o)] for o in outputs], notes
+        if new is cur:
+            return None
+        notes.append(f"{cur.attr('fn')}({cur.inputs[0].op}(...)) pushed through to "
+                     f"{_describe(new)} at {cur.loc}")
+        return _with_layout(new, cur)
+
+    return rewrite(outputs, rule), notes
 
 
 def _describe(n: Node) -> str:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from ..graph import topo_order
+from ..graph import TupleAval, topo_order
 from ..graph.layout import same_layout
-from .partial import holds_partial
-
-# ops that may read a partial value without holding one: they combine the ranks' parts
-COMBINERS = ("allreduce", "allgather", "batch_allgather", "reduce_merge", "moments_combine")
+from ..graph.ops import OPS, READS_PARTIAL, holds_partial
 
 
 class VerifyError(AssertionError):
@@ -19,7 +16,9 @@ def verify(outputs, physical: bool = False) -> None:
 
     - every aval is consistent: counts present iff split, summing to the split extent, one per
       rank of the array's communicator; split a valid axis;
-    - all nodes share one communicator;
+    - every op is in the registry; all nodes share one communicator;
+    - states (tuple avals) are never split, and nothing but a combiner or a collective reads
+      one as a whole array;
     - fused groups: members share the root's shape and layout, operand references point at
       earlier members or external inputs, inner members are used exactly once, the closing
       reduction reads the root;
@@ -36,6 +35,8 @@ def verify(outputs, physical: bool = False) -> None:
     for n in topo_order(outputs):
         a = n.aval
         where = f"{n.op} at {n.loc}"
+        if n.op not in OPS:
+            raise VerifyError(f"{where}: op not in the registry")
         if comm is None:
             comm = a.comm
         if a.comm is not comm:
@@ -44,6 +45,11 @@ def verify(outputs, physical: bool = False) -> None:
             _verify_group(n, where)
         if physical:
             _verify_partial_readers(n, where)
+        if isinstance(a, TupleAval):
+            if any(p.split is not None for p in a.parts if not isinstance(p, TupleAval)) and \
+                    n.op not in ("reduce", "moments_combine", "fused"):
+                raise VerifyError(f"{where}: a split part in state {a.type_str()}")
+            continue
         if a.split is None:
             if a.counts is not None:
                 raise VerifyError(f"{where}: replicated aval with counts {a.counts}")
@@ -66,7 +72,7 @@ def _verify_partial_readers(n, where) -> None:
         closer = n.attr("closer")
         readers = n.attr("members") + (() if closer is None else (closer,))
     for m in readers:
-        if m.op not in COMBINERS and not holds_partial(m) and \
+        if m.op not in READS_PARTIAL and not holds_partial(m) and \
                 any(holds_partial(i) for i in m.inputs):
             raise VerifyError(f"{where}: {m.op} at {m.loc} reads a partial value as if it "
                               "were whole")

@@ -3,8 +3,10 @@
 Tensors travel zero-copy as byte buffers (``tensor.view(torch.uint8)`` -> NumPy -> mpi4py), so
 every dtype moves, bfloat16 included. Reductions need typed buffers: float16/bfloat16 are
 widened to float32 for the all-reduce and bool is carried as uint8. CUDA tensors are staged
-through host memory. Every function here is collective: all ranks of ``comm`` must call it with
-the same global arguments, which the planner guarantees.
+through host memory. Every communicating function here is collective: all ranks of ``comm``
+must call it with the same global arguments, which the planner guarantees. ``REDUCE_OPS`` is
+the one table of reduction operators, for all-reduces and for their stand-in in a batched
+all-gather (``reduce_stacked``), so both combine ranks' values alike.
 """
 
 from __future__ import annotations
@@ -20,8 +22,14 @@ from mpi4py import MPI
 from ..graph.layout import offsets, transfer_matrix
 from . import memory
 
-_MPI_OPS = {"sum": MPI.SUM, "prod": MPI.PROD, "max": MPI.MAX, "min": MPI.MIN,
-            "lor": MPI.LOR, "land": MPI.LAND}
+# The reduction operators of all-reduces (named by ``graph.reduce.REDUCTIONS[fn].collective``
+# and by partial matmuls): the MPI op, and the torch function combining ranks' values stacked
+# along axis 0 (a batched all-gather standing in for the all-reduce, ``reduce_stacked``).
+REDUCE_OPS = {
+    "sum": (MPI.SUM, torch.sum), "prod": (MPI.PROD, torch.prod),
+    "max": (MPI.MAX, torch.amax), "min": (MPI.MIN, torch.amin),
+    "lor": (MPI.LOR, torch.any), "land": (MPI.LAND, torch.all),
+}
 
 
 class Comm:
@@ -164,8 +172,19 @@ def allreduce(comm: Comm, t: torch.Tensor, op: str) -> torch.Tensor:
     elif orig == torch.bool:
         src = src.to(torch.uint8)
     out = torch.empty_like(src)
-    comm.mpi.Allreduce(src.numpy(), out.numpy(), op=_MPI_OPS[op])
+    comm.mpi.Allreduce(src.numpy(), out.numpy(), op=REDUCE_OPS[op][0])
     return out.to(orig).to(t.device)
+
+
+def reduce_stacked(stacked: torch.Tensor, op: str) -> torch.Tensor:
+    """Combine ranks' values stacked along axis 0 with all-reduce operator ``op``, in rank
+    order, so the result is identical on every rank. Not collective: the values were
+    gathered already. Half-precision sums and products accumulate in float32, as the
+    all-reduce does."""
+    fn, dt = REDUCE_OPS[op][1], stacked.dtype
+    if dt in (torch.float16, torch.bfloat16) and op in ("sum", "prod"):
+        return fn(stacked.to(torch.float32), 0).to(dt)
+    return fn(stacked, 0).to(dt)
 
 
 def allgather_axis(comm: Comm, t: torch.Tensor, axis: int, counts) -> torch.Tensor:

@@ -32,11 +32,9 @@ from types import SimpleNamespace
 
 import torch
 
-REPEATS_BEFORE_COMPILE = 1  # runs on the default tier before a group is compiled
+from ..graph.reduce import REDUCTIONS
 
-# closing reductions the compiled region takes: complete reductions and partial sums,
-# products, extremes and logical reductions (single tensors; no state tuples)
-_CLOSERS = {"sum", "prod", "mean", "min", "max", "any", "all", "norm"}
+REPEATS_BEFORE_COMPILE = 1  # runs on the default tier before a group is compiled
 
 _FAILED = object()
 # fused node -> {device: run count | compiled callable | _FAILED}
@@ -45,7 +43,9 @@ _warned = False
 
 
 def eligible(closer) -> bool:
-    return closer is None or closer.attr("fn") in _CLOSERS
+    """Whether the compiled region takes a group with this closing reduction: none, or one
+    whose partial state is a single tensor (``REDUCTIONS[fn].compiled``; no state tuples)."""
+    return closer is None or REDUCTIONS[closer.attr("fn")].compiled
 
 
 def _cache_dir(rank: int) -> None:

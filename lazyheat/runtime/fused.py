@@ -3,10 +3,11 @@
 A group runs its members' elementwise kernels in order. Large local blocks are evaluated in
 chunks of rows (local axis 0), so a chunk's intermediates stay in cache instead of streaming
 whole temporaries through memory; the closing reduction is applied to each chunk and the chunk
-results are combined (sum, product, min, max, any, all: exact up to floating-point
-reassociation), or written to their rows when the reduction keeps axis 0. Reductions that have
-no such chunk combination (variance states, arg-reductions over axis 0, norms) see the whole
-group value, exactly as without fusion.
+results are combined as ``graph.reduce.REDUCTIONS[fn].chunk`` says (sum, product, min, max,
+any, all: exact up to floating-point reassociation), or written to their rows when the
+reduction keeps axis 0. Reductions that have no such chunk combination (variance states,
+arg-reductions and ranges over axis 0, norms) see the whole group value, exactly as without
+fusion.
 
 Small blocks (at most one chunk) run once on whole tensors through the very same kernels as
 the unfused plan, so every edge case (empty blocks, 0-d values) behaves identically.
@@ -23,21 +24,28 @@ from types import SimpleNamespace
 
 import torch
 
+from ..graph.reduce import REDUCTIONS
 from . import compiled as C
 from . import kernels as K
 from . import memory
-from . import partial as P
 
 DEFAULT_CHUNK = 1 << 18
 
-# closing reductions whose per-chunk results combine into the whole block's result
-_COMBINE = {
-    "sum": torch.Tensor.add_, "mean": torch.Tensor.add_, "prod": torch.Tensor.mul_,
+# how per-chunk results of a closing reduction combine into the whole block's result, by
+# ``REDUCTIONS[fn].chunk``: in place into the running result
+_CHUNK_COMBINE = {
+    "add": torch.Tensor.add_, "mul": torch.Tensor.mul_,
     "min": lambda acc, x: torch.minimum(acc, x, out=acc),
     "max": lambda acc, x: torch.maximum(acc, x, out=acc),
-    "any": lambda acc, x: torch.logical_or(acc, x, out=acc),
-    "all": lambda acc, x: torch.logical_and(acc, x, out=acc),
+    "or": lambda acc, x: torch.logical_or(acc, x, out=acc),
+    "and": lambda acc, x: torch.logical_and(acc, x, out=acc),
 }
+
+
+def _combine(fn):
+    """The in-place combination of reduction ``fn``'s chunk results, or None when the
+    reduction must see its whole value (its chunk results do not combine)."""
+    return _CHUNK_COMBINE.get(REDUCTIONS[fn].chunk)
 
 
 TIERS = ("pooled", "alloc", "compile")
@@ -63,27 +71,18 @@ def chunk_elements(device=None) -> int:
     return 0 if device is not None and torch.device(device).type != "cpu" else DEFAULT_CHUNK
 
 
-# ops whose torch function computes exactly what k_ewise computes when every array operand
-# already has the compute dtype (no casts, no integer special cases)
-_FAST = {"add", "subtract", "multiply", "true_divide", "maximum", "minimum", "arctan2",
-         "negative", "square", "exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "sin",
-         "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "floor", "ceil",
-         "trunc", "bitwise_and", "bitwise_or", "bitwise_xor"}
-_FAST_BOOL = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-              "isnan", "isinf", "isfinite", "logical_and", "logical_or", "logical_xor",
-              "logical_not"}
-
-
 def compile_member(m, ctx):
     """(call, call_out) for a member: ``call(ops)`` returns its value; ``call_out(ops, out)``
-    writes it into ``out`` (None when the op has no such fast form). Simple ops call their
-    torch function directly, with scalars made 0-d tensors once; everything else goes through
+    writes it into ``out`` (None when the op has no such fast form). Ops that ``k_ewise``
+    computes by their torch function alone (``kernels.elementwise.PLAIN``) call it directly
+    when every array operand already has the compute dtype and the result is of that dtype
+    or bool (comparisons, predicates, logical ops): no casts, nothing for ``k_ewise`` to do
+    but that call. Scalars become 0-d tensors once; everything else goes through
     ``kernels.k_ewise``. ``ctx`` only carries the device: compiled programs are cached."""
     cdt = m.attr("cdtype")
-    fn = K.EWISE_FN.get(m.op)
-    fast = cdt is not None and (m.op in _FAST and m.aval.dtype == cdt or m.op in _FAST_BOOL)
-    if fast and m.op.startswith("logical_"):
-        fast = cdt.name == "bool"
+    fn = K.elementwise.PLAIN.get(m.op)
+    fast = fn is not None and cdt is not None and \
+        (m.aval.dtype == cdt or m.aval.dtype.name == "bool")
     if not fast or any(i.aval.dtype != cdt for i in m.inputs):
         return (lambda ops: K.k_ewise(m, ops, ctx)), None
     tdt = K.tdtype(cdt)
@@ -142,9 +141,8 @@ def _pool(program, rows, shape, device):
 
 
 def _close(closer, value, ctx):
-    if closer.op == "reduce":
-        return K.k_reduce(closer, [value], ctx)
-    return P.partial(closer, [value], ctx)
+    """The closing reduction (complete or partial) of the group's value: its own kernel."""
+    return K.KERNELS[closer.op](closer, [value], ctx)
 
 
 def _chunk_plan(closer):
@@ -156,11 +154,11 @@ def _chunk_plan(closer):
     fn, axes = closer.attr("fn"), closer.attr("axes")
     if fn == "moments":  # a state tuple, not rows: the group runs whole
         return None
-    if 0 not in axes:
-        if closer.op == "reduce" or fn in _COMBINE:
+    if 0 not in axes:  # partial states by rows only where chunks combine (single tensors)
+        if closer.op == "reduce" or _combine(fn) is not None:
             return ("rows", fn)
         return None
-    return ("combine", fn) if fn in _COMBINE else None
+    return ("combine", fn) if _combine(fn) is not None else None
 
 
 # fused node -> {device: compiled program}; plans are cached, so programs are reused
@@ -179,6 +177,7 @@ def _program(node, members, refs, device):
     return prog
 
 
+@K.kernel("fused")
 def k_fused(node, args, ctx):
     members, refs, closer = node.attr("members"), node.attr("args"), node.attr("closer")
     program = _program(node, members, refs, ctx.device)
@@ -208,6 +207,7 @@ def k_fused(node, args, ctx):
     n = shape[0]
     cut = [torch.is_tensor(a) and a.ndim == len(shape) and a.shape[0] == n for a in args]
     mode, fn = plan
+    combine = _combine(fn) if mode == "combine" else None
     result = None
     if closer is None:  # write into a dead temporary of the right shape, if one is donated
         result = _donated_buffer(node, args, ctx, shape)
@@ -234,7 +234,7 @@ def k_fused(node, args, ctx):
             result[r0:r1] = part
         else:
             part = _chunk_reduce(closer, fn, value)
-            result = part if result is None else _COMBINE[fn](result, part)
+            result = part if result is None else combine(result, part)
     if mode == "combine" and fn == "mean" and closer.op == "reduce":
         count = 1
         for a in closer.attr("axes"):
@@ -258,7 +258,8 @@ def _donated_buffer(node, args, ctx, shape):
 def _chunk_reduce(closer, fn, value):
     """The closer's reduction of one chunk, in the dtype its partial result has."""
     axes, keep = closer.attr("axes"), closer.attr("keepdims")
-    if fn == "mean":  # a running sum; half precision accumulates in float32 (as partial.py)
+    if fn == "mean":  # a running sum; half precision accumulates in float32 (as its partial
+        # state does, kernels/reduce.py)
         dt = K.tdtype(closer.aval.dtype)
         acc = torch.float32 if dt in (torch.float16, torch.bfloat16) else dt
         return torch.sum(value.to(acc), dim=list(axes), keepdim=keep)

@@ -1,0 +1,114 @@
+"""Lowering of reductions: local where the split axis is kept, else partial state ->
+collective -> merge, as ``graph.reduce.REDUCTIONS`` says for each reduction:
+
+- sum, prod, any, all, mean, norm: partial -> ``allreduce`` (-> merge: divide / sqrt);
+- min, max, argmin, argmax, var, std, ptp: partial state -> ``allgather`` -> merge, which
+  keeps NaN propagation, first-occurrence ties and Chan's numerically sound merge of moments
+  exact.
+
+Every state node is typed by ``graph.reduce.state_aval`` (a rank's state) or ``gathered``
+(every rank's), so the cost model reads true byte counts. All-reduces of partial sums sit
+right after their reduction here; ``passes/partial.py`` then moves them past consumers that
+are linear in the sum, to where they move the fewest bytes.
+
+var and std of real floating data (and a mean of the same input over the same axes) share one
+moments state (count, mean, M2), locally or per rank, so ``x.mean(0)`` and ``x.std(0)`` read
+``x`` once between them.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from ...graph import Node
+from ...graph import rules as ru
+from ...graph.reduce import REDUCTIONS, gathered, local_moments_aval, state_aval
+from .base import lowering
+
+MOMENT_FNS = ("var", "std")
+
+
+def moments_keys(order) -> set:
+    """(input, axes, keepdims) of every var/std of real floating data: a mean over the same
+    axes of the same input is read off their moments instead of another pass."""
+    return {(id(n.inputs[0]), n.attr("axes"), n.attr("keepdims")) for n in order
+            if n.op == "reduce" and n.attr("fn") in MOMENT_FNS
+            and n.inputs[0].aval.dtype.kind == "f"}
+
+
+def _state(x: Node, axes, keepdims, partial: bool, out, loc) -> Node:
+    """The moments state of ``x`` over ``axes``: local (M2, mean, n) or a rank's partial
+    (count, mean, M2). Built identically wherever it is needed, so CSE computes it once."""
+    attrs = {"fn": "moments", "axes": axes, "keepdims": keepdims}
+    if partial:
+        return Node("reduce_partial", (x,), attrs, state_aval("moments", x.aval, out), loc)
+    return Node("reduce", (x,), attrs, local_moments_aval(x.aval, out), loc)
+
+
+def _lower_moments(n: Node, x: Node, partial: bool) -> Node:
+    """var, std (and a mean sharing them) from one moments state: a local reduction, or
+    per-rank states gathered and merged (Chan's update)."""
+    out = n.aval.with_(dtype=x.aval.dtype)
+    state = _state(x, n.attr("axes"), n.attr("keepdims"), partial, out, n.loc)
+    if not partial:
+        return Node("moments_final", (state,), n.attrs, n.aval, n.loc)
+    comm = Node("allgather", (state,), {}, gathered(state.aval), n.loc)
+    return Node("reduce_merge", (comm,), n.attrs, n.aval, n.loc)
+
+
+def _derived_moments(n: Node, x: Node, moment_keys):
+    """var/std/mean over *all* axes of ``x`` read off the moments state over a subset S of
+    its axes that another reduction of ``x`` needs anyway (Chan's update over the state's
+    elements: exact up to rounding), instead of another two-pass sweep over ``x``. S is the
+    candidate with the smallest state, ties by axes: global metadata only."""
+    nd, p = x.aval.ndim, x.aval.comm.size
+    if n.attr("keepdims") or len(n.attr("axes")) != nd or nd < 2:
+        return None
+    cands = [axes for i, axes, keep in moment_keys
+             if i == id(n.inputs[0]) and not keep and 0 < len(axes) < nd]
+    if not cands:
+        return None
+    s_axes = min(cands, key=lambda a: (prod(x.aval.shape[d] for d in range(nd) if d not in a),
+                                       a))
+    # the state node exactly as _lower_moments builds it for that reduction (CSE merges them)
+    (split, counts), part_s = ru.reduce_layout(x.aval, s_axes, False)
+    out_s = x.aval.with_(shape=ru.reduce_shape(x.aval.shape, s_axes, False), split=split,
+                         counts=counts)
+    state = _state(x, s_axes, False, part_s and p > 1, out_s, n.loc)
+    partial = x.aval.split is not None and p > 1  # a state per rank, to be gathered
+    out = n.aval.with_(dtype=x.aval.dtype)
+    attrs = {"axes": tuple(range(nd - len(s_axes))), "out": "partial" if partial else "local"}
+    if not partial:
+        combined = Node("moments_combine", (state,), attrs, local_moments_aval(x.aval, out),
+                        n.loc)
+        return Node("moments_final", (combined,), n.attrs, n.aval, n.loc)
+    combined = Node("moments_combine", (state,), attrs, state_aval("moments", x.aval, out),
+                    n.loc)
+    comm = Node("allgather", (combined,), {}, gathered(combined.aval), n.loc)
+    return Node("reduce_merge", (comm,), n.attrs, n.aval, n.loc)
+
+
+@lowering("reduce")
+def lower_reduce(n: Node, ins, ctx) -> Node:
+    (x,) = ins
+    axes, fn = n.attr("axes"), n.attr("fn")
+    _, partial = ru.reduce_layout(x.aval, axes, n.attr("keepdims"))
+    partial = partial and x.aval.comm.size > 1  # one rank holds everything: reduce locally
+    if x.aval.dtype.kind == "f" and (fn in MOMENT_FNS or fn == "mean" and (
+            id(n.inputs[0]), axes, n.attr("keepdims")) in ctx.moment_keys):
+        return _derived_moments(n, x, ctx.moment_keys) or _lower_moments(n, x, partial)
+    if not partial:
+        return Node("reduce", (x,), n.attrs, n.aval, n.loc)
+    r = REDUCTIONS[fn]
+    part = Node("reduce_partial", (x,), n.attrs, state_aval(fn, x.aval, n.aval), n.loc)
+    kind, op = r.collective
+    if kind == "allreduce":
+        comm = Node("allreduce", (part,), {"op": op}, part.aval, n.loc)
+    else:
+        comm = Node("allgather", (part,), {}, gathered(part.aval), n.loc)
+    if not r.merge:
+        return comm
+    count = 1  # elements each output element reduces (mean divides by it)
+    for a in axes:
+        count *= x.aval.shape[a]
+    return Node("reduce_merge", (comm,), n.attrs + (("count", count),), n.aval, n.loc)

@@ -1,0 +1,115 @@
+"""The op registry: every op has every piece it needs, in every layer, and the new ops'
+plans have the structure their definitions promise (collectives, bytes)."""
+
+import inspect
+
+import pytest
+import torch
+
+import lazyheat as lh
+from lazyheat.graph import ops, topo_order
+from lazyheat.graph.elementwise import EWISE
+from lazyheat.graph.reduce import REDUCTIONS
+from lazyheat.graph.registry import Group, OpDef, register
+from lazyheat.passes.lower import LOWERINGS
+from lazyheat.runtime.kernels import KERNELS
+from lazyheat.runtime.kernels.reduce import REDUCE_KERNELS
+
+# ops the passes create (physical plan structure); everything else is built by the API
+PASS_BUILT = {"param", "reduce_partial", "reduce_merge", "moments_final", "moments_combine",
+              "allreduce", "allgather", "batch_allgather", "unbatch", "fused", "scan_carry",
+              "scan_add"}
+
+
+def test_every_op_has_a_kernel_and_nothing_else_has_one():
+    assert sorted(set(ops.OPS) - set(KERNELS)) == []
+    assert sorted(set(KERNELS) - set(ops.OPS)) == []
+
+
+def test_every_op_the_api_builds_has_a_lowering_and_layout_rules():
+    for name, d in ops.OPS.items():
+        if name in PASS_BUILT:
+            continue
+        assert name in LOWERINGS, f"{name} has no lowering"
+        if d.group is not Group.LEAF and name != "redistribute":
+            assert d.needs is not None, f"{name} has no input-layout rule"
+            if not d.data_dependent:
+                assert d.infer is not None and d.layout is not None, name
+    assert sorted(set(LOWERINGS) - set(ops.OPS)) == []
+
+
+def test_collectives_have_comm_rules_and_groups_partition_the_ops():
+    for name in ops.COLLECTIVES:
+        assert ops.OPS[name].comm is not None
+    groups = [ops.names_in(g) for g in Group]
+    assert sum(len(g) for g in groups) == len(ops.OPS)
+
+
+def test_every_reduction_has_its_kernels_and_public_ones_a_function_and_method():
+    for fn, r in REDUCTIONS.items():
+        k = REDUCE_KERNELS[fn]
+        assert k.local is not None and k.partial is not None, fn
+        assert (k.merge is not None) == r.merge or fn == "moments", fn
+        if r.public:
+            assert callable(getattr(lh, fn)) and callable(getattr(lh.LazyArray, fn)), fn
+
+
+def test_every_elementwise_op_has_a_torch_function_or_its_own_kernel():
+    for name, e in EWISE.items():
+        if e.torch is not None:
+            assert callable(getattr(torch, e.torch)), name
+        if name != "astype":
+            assert callable(getattr(lh, name)), name
+
+
+def test_an_op_is_defined_once_and_a_collective_needs_a_comm_rule():
+    with pytest.raises(ValueError, match="defined twice"):
+        register(OpDef("add", Group.ELEMENTWISE))
+    with pytest.raises(ValueError, match="CommRule"):
+        register(OpDef("new_collective", Group.COLLECTIVE))
+
+
+def test_no_module_keeps_its_own_list_of_collectives():
+    import lazyheat.explain
+    import lazyheat.passes.batch
+    import lazyheat.passes.verify
+
+    for mod in (lazyheat.explain, lazyheat.passes.batch, lazyheat.passes.verify):
+        src = inspect.getsource(mod)
+        assert '"batch_allgather")' not in src and "COLLECTIVES = " not in src, mod
+
+
+# ---------------------------------------------------------------- plans of the new ops
+def _comms(y):
+    order = topo_order(lh.plan(y).outputs)
+    return [(n.op, lh.planner.comm_bytes(n)) for n in order if n.op in ops.COLLECTIVES]
+
+
+@pytest.mark.parametrize("p", [2, 3, 64])
+def test_cumsum_along_the_split_axis_gathers_one_slice_per_rank(p):
+    x = lh.random.randn(1000, 8, split=0, seed=1, comm=lh.FakeComm(p))
+    assert _comms(lh.cumsum(x, axis=0)) == [("allgather", 8 * 4 * (p - 1))]
+    assert _comms(lh.cumsum(x, axis=1)) == []  # along a kept axis: block-local
+
+
+@pytest.mark.parametrize("p", [2, 4])
+def test_ptp_gathers_min_max_pairs(p):
+    x = lh.random.randn(100, 8, split=0, seed=1, comm=lh.FakeComm(p))
+    assert _comms(lh.ptp(x, axis=0)) == [("allgather", 2 * 8 * 4 * (p - 1))]
+    assert _comms(lh.ptp(x, axis=1)) == []
+
+
+def test_logaddexp_fuses_like_any_elementwise_op():
+    x = lh.random.randn(100, 8, split=0, seed=1, comm=lh.FakeComm(4))
+    t = lh.plan(lh.logaddexp(x * 2, x).sum()).totals()
+    assert t["fused_kernels"] == 1 and t["fused_ops"] == 2 and t["collectives"] == 1
+
+
+def test_a_state_is_typed_and_its_bytes_come_from_its_aval():
+    x = lh.random.randn(100, 8, split=0, seed=1, comm=lh.FakeComm(4))
+    order = topo_order(lh.plan(x.argmax(0)).outputs)
+    part = next(n for n in order if n.op == "reduce_partial")
+    gathered = next(n for n in order if n.op == "allgather")
+    assert part.aval.names == ("value", "index") and part.aval.nbytes == 8 * (4 + 8)
+    assert gathered.aval.part("index").shape == (4, 8)
+    assert lh.planner.comm_bytes(gathered) == part.aval.nbytes * 3
