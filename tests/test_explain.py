@@ -43,3 +43,34 @@ def test_explain_marks_split_and_comm_lines():
     assert "f32[1000@0, 8]" in text
     assert re.search(r"-- comm: allreduce\[sum\], 32 B/rank", text)
     assert "totals: 2 kernels (0 fused, 0 ops in them), 1 collectives" in text
+
+
+def test_networkx_graph_carries_ops_types_and_bytes():
+    import networkx as nx
+
+    x = lh.random.randn(1000, 16, split=0, seed=1, comm=lh.FakeComm(4))
+    plan = lh.plan((x - x.mean(0)) / x.std(0))
+    g = plan.to_networkx()
+    assert nx.is_directed_acyclic_graph(g)
+    assert g.graph["world_size"] == 4 and g.graph["totals"] == plan.totals()
+    ops = [g.nodes[n]["op"] for n in nx.topological_sort(g)]
+    assert ops == ["random", "reduce_partial", "allgather", "reduce_merge", "reduce_merge",
+                   "fused"]
+    (gather,) = [n for n, d in g.nodes(data=True) if d["op"] == "allgather"]
+    state = next(iter(g.predecessors(gather)))
+    # a state's bytes come from its typed aval: count, mean and M2 in float64
+    assert g.nodes[state]["nbytes"] == 8 + 16 * 8 + 16 * 8 and g.nodes[state]["shape"] is None
+    assert g.nodes[gather]["bytes_per_rank"] == g.nodes[state]["nbytes"] * 3
+    assert g.edges[state, gather]["bytes_per_rank"] == g.nodes[gather]["bytes_per_rank"]
+    assert g.nodes[g.graph["outputs"][0]]["type"] == "f32[1000@0, 16]"
+
+
+def test_json_lists_the_parts_of_a_state():
+    x = lh.random.randn(10, 3, split=0, seed=1, comm=lh.FakeComm(2))
+    doc = json.loads(str.__str__(lh.explain(x.argmin(0), format="json")))
+    part = next(d for d in doc["nodes"] if d["op"] == "reduce_partial")
+    assert part["shape"] is None and part["dtype"] is None
+    assert part["parts"] == {"value": {"shape": [3], "dtype": "float32", "split": None,
+                                       "counts": None},
+                             "index": {"shape": [3], "dtype": "int64", "split": None,
+                                       "counts": None}}
