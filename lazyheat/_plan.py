@@ -1,7 +1,8 @@
 """``Plan``: a plan at one stage, to print, dump, analyse in networkx, or run.
 
 A plan holds its output nodes (the stage's graph), the rewrite notes, the data leaves in
-parameter order and the communicator. Rendering is ``explain``'s job; every number a plan
+parameter order, the communicator and the notes of its breaks (ops whose extent came from
+the data). Rendering is ``explain``'s job; every number a plan
 reports (bytes per rank, collectives, peak memory) comes from the cost model in
 ``graph/cost.py``.
 """
@@ -25,9 +26,9 @@ class Plan:
     (1, 1)
     """
 
-    def __init__(self, outputs, stage, notes, params, comm):
+    def __init__(self, outputs, stage, notes, params, comm, breaks=()):
         self.outputs, self.stage, self.notes = list(outputs), stage, list(notes)
-        self.params, self.comm = list(params), comm
+        self.params, self.comm, self.breaks = list(params), comm, list(breaks)
         self.measured = None  # per-node measurements from analyze
 
     @property
@@ -105,6 +106,7 @@ class Plan:
     __repr__ = __str__
 
 
-def format_plan(outputs, notes=()) -> str:
+def format_plan(outputs, notes=(), breaks=()) -> str:
     """Text of physical outputs (what ``LAZYHEAT_DEBUG=1`` prints)."""
-    return explain.plan_text(Plan(outputs, "physical", notes, [], outputs[0].aval.comm))
+    return explain.plan_text(Plan(outputs, "physical", notes, [], outputs[0].aval.comm,
+                                  breaks))

@@ -248,7 +248,6 @@ def from_local(tensor, split=0, dtype=None, device=None, comm=None):
     return _core.make("data", (), {"buf": Buffer(t.to(_core.torch_device(dev, comm)))}, aval)
 
 
-
 def lazy(obj) -> LazyArray:
     """``obj`` as a lazy array operand: itself, or a private copy of other data. A lazy
     graph reads its inputs when it runs, so data converted implicitly is copied: changing

@@ -15,10 +15,6 @@ from .graph.elementwise import EWISE
 from .graph.errors import op_error
 from .graph.ops import abstract_eval
 
-_BOOL_RESULT = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-                "isnan", "isinf", "isfinite"}
-_LOGICAL = {"logical_and", "logical_or", "logical_xor", "logical_not"}
-
 
 def _operand(x):
     if isinstance(x, LazyArray) or (_core.is_scalar(x)) or x is None:
@@ -42,12 +38,11 @@ def apply(op: str, *operands, dtype=None, **extra):
     nodes = [a._node for a in arrays]
     aval = abstract_eval(op, [n.aval for n in nodes], attrs)  # shape, dtype and layout
     out = aval.dtype
-    kinds = [o.dtype if isinstance(o, LazyArray) else o for o in ops]
-    if op == "astype":
-        cdt = out
-    elif op in _BOOL_RESULT or op == "abs":  # computed in the operands' own dtype
-        cdt = dt.result_type(*[k for k in kinds if k is not None])
-    elif op in _LOGICAL:
+    compute = EWISE[op].compute
+    if compute == "operands":  # comparisons, abs of complex: in the operands' own dtype
+        cdt = dt.result_type(*[o.dtype if isinstance(o, LazyArray) else o for o in ops
+                               if o is not None])
+    elif compute == "bool":
         cdt = dt.bool_
     else:
         cdt = out
@@ -73,7 +68,7 @@ def _fit_int_scalars(op, ops, cdt, arrays):
             continue
         if lo <= o <= hi:
             continue
-        if op in _BOOL_RESULT:
+        if EWISE[op].compute == "operands":  # comparisons still compare the values
             if not dt.int_range(dt.int64)[0] <= o <= dt.int_range(dt.int64)[1]:
                 raise op_error(OverflowError, op, f"Python integer {o} out of bounds for int64")
             cdt = dt.int64

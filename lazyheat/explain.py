@@ -10,7 +10,8 @@ it (bytes, collectives, peak memory) comes from the cost model in ``graph/cost.p
 - totals: kernels, collectives, bytes moved per rank, estimated peak memory per rank;
 - with ``analyze=True``: measured seconds and bytes received per step, min and max over ranks.
 
-JSON schema ``lazyheat.plan/1``: ``{"schema", "stage", "world_size", "rewrites": [str],
+JSON schema ``lazyheat.plan/1``: ``{"schema", "stage", "world_size", "breaks": [str],
+"rewrites": [str],
 "nodes": [node], "outputs": [id], "totals": {...}}`` where a node is ``{"id", "op", "inputs":
 [id], "attrs": {name: str}, "type", "shape", "dtype", "split", "counts", "loc", "partial"}``
 (a state of several arrays has null shape and dtype and ``"parts": {name: array}``) plus
@@ -25,7 +26,7 @@ import json
 
 from .graph import TupleAval, topo_order
 from .graph.cost import comm_bytes, comm_kind, is_free, totals
-from .graph.ops import COLLECTIVES, holds_partial
+from .graph.ops import COLLECTIVES, USER_DATA, holds_partial
 
 SCHEMA = "lazyheat.plan/1"
 FORMATS = ("text", "json", "dot")
@@ -77,7 +78,7 @@ def describe(plan) -> dict:
         a = n.aval
         d = {"id": name[id(n)], "op": n.op, "inputs": [name[id(i)] for i in n.inputs],
              "attrs": _fmt_attrs(n), "scalars": list(n.attr("scalars", ())),
-             "type": a.type_str(), "loc": n.loc, "partial": holds_partial(n), **_array_of(a)}
+             "type": a.type_str(), **_array_of(a), "loc": n.loc, "partial": holds_partial(n)}
         if n.op in COLLECTIVES:
             d["comm"] = {"kind": comm_kind(n), "bytes_per_rank": comm_bytes(n),
                          "free": is_free(n)}
@@ -87,7 +88,7 @@ def describe(plan) -> dict:
             d["measured"] = plan.measured[id(n)]
         nodes.append(d)
     return {"schema": SCHEMA, "stage": plan.stage, "world_size": plan.world_size,
-            "rewrites": list(plan.notes), "nodes": nodes,
+            "breaks": list(plan.breaks), "rewrites": list(plan.notes), "nodes": nodes,
             "outputs": [name[id(o)] for o in plan.outputs], "totals": plan_totals(plan)}
 
 
@@ -134,8 +135,10 @@ def _measured(m) -> str:
 
 def text_of(doc) -> str:
     lines = [f"plan for {doc['world_size']} rank(s), stage {doc['stage']}"]
-    for r in doc["rewrites"]:  # breaks (data-dependent extents) first, then rewrites
-        lines.append(f"  {r}" if r.startswith("break at ") else f"  rewrite: {r}")
+    for b in doc["breaks"]:  # where the plan broke for a data-dependent extent
+        lines.append(f"  {b}")
+    for r in doc["rewrites"]:
+        lines.append(f"  rewrite: {r}")
     for d in doc["nodes"]:
         head = f"{d['id']:>5} = " + _call(d["op"], d["inputs"], d["attrs"], d["scalars"])
         if d["op"] == "fused":
@@ -143,7 +146,7 @@ def text_of(doc) -> str:
         line = f"{head:<60} : {d['type']}"
         if d["partial"]:
             line += " partial"  # per-rank part of the value, combined by the next collective
-        if d["loc"] and d["op"] not in ("param", "data"):
+        if d["loc"] and d["op"] not in USER_DATA:  # the user's data: no line of its own
             line += f"    # {d['loc']}"
         lines.append(line + _measured(d.get("measured")))
         if "group" in d:

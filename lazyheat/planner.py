@@ -25,9 +25,9 @@ from .explain import PlanText, render
 from .graph import Buffer, Node, topo_order
 from .graph.cost import comm_bytes, comm_bytes_per_rank, comm_kind, is_free
 from .graph.node import canonical
-from .graph.ops import COLLECTIVES
+from .graph.ops import COLLECTIVES, DATA_DEPENDENT
 from .passes import pipeline
-from .passes.pipeline import STAGES
+from .passes.pipeline import STAGES, break_note
 from .runtime import comm as cm
 from .runtime import kernels as K
 from .runtime.executor import execute, guarded
@@ -46,7 +46,8 @@ _STATS = {"hits": 0, "misses": 0}
 
 # ---------------------------------------------------------------- graph templates
 def _template(nodes):
-    """(key, logical outputs over ``param`` leaves, data buffers in param order).
+    """(key, walk order, how to rebuild each node over ``param`` leaves, data buffers in param
+    order, nodes whose extent depends on the data: the plan's breaks).
 
     Materialized results count as data leaves (their history is not walked). The key holds
     global metadata only, with each data leaf replaced by its param number."""
@@ -63,8 +64,10 @@ def _template(nodes):
                        lambda node: tuple(leaf_or(i) for i in node.inputs))
     pos = {id(node): k for k, node in enumerate(order)}
 
-    key, params, new = [], [], {}
+    key, params, new, breaks = [], [], {}, []
     for node in order:
+        if node.op in DATA_DEPENDENT:
+            breaks.append(node)
         if node.op == "data":
             key.append(("$", len(params), node.aval.struct()))
             new[id(node)] = Node("param", (), {"index": len(params)}, node.aval, node.loc)
@@ -75,7 +78,7 @@ def _template(nodes):
                     tuple(pos[id(i)] for i in ins)))
         new[id(node)] = None if not ins else tuple(id(i) for i in ins)
     outs = tuple(pos[id(leaf_or(n))] for n in nodes)
-    return (tuple(key), outs), order, new, params
+    return (tuple(key), outs), order, new, params, breaks
 
 
 def _build(order, new, out_positions) -> list:
@@ -124,10 +127,10 @@ def plan(*arrays, stage="physical", world_size=None) -> Plan:
     """The plan ``compute`` would run for ``arrays`` (nothing runs). ``world_size=N`` plans
     for N ranks in this process, as if under ``mpiexec -n N``."""
     arrays = _arrays(arrays, "plan")
-    key, order, new, params = _template([a._node for a in arrays])
+    key, order, new, params, breaks = _template([a._node for a in arrays])
     outs, notes = run_passes(_build(order, new, key[1]), stage, world_size)
     comm = outs[0].aval.comm if outs else arrays[0].comm
-    return Plan(outs, stage, notes, params, comm)
+    return Plan(outs, stage, notes, params, comm, [break_note(n) for n in breaks])
 
 
 def _arrays(arrays, what):
@@ -149,7 +152,7 @@ def physical_plan(arrays) -> list:
 def _cached(arrays):
     """(physical outputs, notes, data buffers) for ``arrays``, from the cache when the same
     template was planned before."""
-    key, order, new, params = _template([a._node for a in arrays])
+    key, order, new, params, breaks = _template([a._node for a in arrays])
     comm = arrays[0].comm
     ck = (key, id(comm))
     use_cache = os.environ.get("LAZYHEAT_PLAN_CACHE", "1") != "0"
@@ -157,14 +160,14 @@ def _cached(arrays):
     if hit is not None and hit[0] is comm:
         _CACHE.move_to_end(ck)
         _STATS["hits"] += 1
-        return hit[1], hit[2], params, key
+        return hit[1], hit[2], params, key, breaks
     _STATS["misses"] += 1
     outs, notes = run_passes(_build(order, new, key[1]))
     if use_cache:
         _CACHE[ck] = (comm, outs, notes)
         if len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
-    return outs, notes, params, key
+    return outs, notes, params, key, breaks
 
 
 def plan_cache_info() -> dict:
@@ -187,13 +190,13 @@ def compute(*arrays):
     todo = [a for a in arrays if not a.is_materialized]
     if todo:
         _core.check_same(todo, "compute")
-        outs, notes, params, key = _cached(todo)
+        outs, notes, params, key, breaks = _cached(todo)
         comm = todo[0].comm
         if _debug_level() >= 1 and any(
                 n.op in COLLECTIVES for n in topo_order(outs)):
             _check_same_plan(key, comm)
             if comm.rank == 0:
-                print(format_plan(outs, notes))
+                print(format_plan(outs, notes, [break_note(n) for n in breaks]))
         _run(todo, outs, params)
     return tuple(arrays)
 
@@ -245,8 +248,9 @@ def explain(*arrays, stage="physical", format="text", analyze=False,  # noqa: A0
             raise ValueError("analyze=True runs the plan: world_size must be the actual one")
         if stage != "physical":
             raise ValueError("analyze=True measures the physical plan: use stage='physical'")
-        outs, notes, params, _ = _cached(arrays)
-        p = Plan(outs, "physical", notes, params, arrays[0].comm)
+        outs, notes, params, _, breaks = _cached(arrays)
+        p = Plan(outs, "physical", notes, params, arrays[0].comm,
+                 [break_note(n) for n in breaks])
         profile = {}
         _run(arrays, outs, params, profile)
         p.measured = _gather_profile(p, profile)

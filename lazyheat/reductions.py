@@ -14,10 +14,11 @@ from __future__ import annotations
 import builtins
 
 from . import _core
-from .creation import lazy
+from .creation import lazy, zeros
 from .graph import dtypes as dt
 from .graph.errors import normalize_axes, normalize_axis, op_error
 from .graph.reduce import REDUCTIONS
+from .manipulation import concatenate
 
 
 def reduce(fn: str, x, axis=None, keepdims=False, ddof=0, dtype=None):
@@ -114,8 +115,9 @@ amin, amax = min, max
 
 def cumsum(x, axis=None, dtype=None):
     """Cumulative sum along ``axis`` (of the flattened array when None), as NumPy: small
-    integers and bools accumulate in int64. Along the split axis each rank adds the sums of
-    the blocks before it (one all-gather of a slice per rank).
+    integers and bools accumulate in int64 (lazyheat has no uint64: uint8 too), and
+    ``dtype=bool`` gives the running logical or. Along the split axis each rank adds the sums
+    of the blocks before it (one all-gather of a slice per rank).
 
     >>> lh.cumsum(lh.arange(5, split=0)).numpy()
     array([ 0,  1,  3,  6, 10])
@@ -126,13 +128,34 @@ def cumsum(x, axis=None, dtype=None):
     axis = normalize_axis(axis, builtins.max(x.ndim, 1), "cumsum", x.shape)
     if x.ndim == 0:
         x = x.reshape(1)
+    if dtype is not None and dt.as_dtype(dtype) == dt.bool_:  # a running "any"
+        return cumsum(x.astype(dt.bool_), axis, dt.int64) > 0
     attrs = {"axis": axis}
     if dtype is not None:
         attrs["dtype"] = dt.as_dtype(dtype)
     return _core.make("cumsum", (x._node,), attrs)
 
 
-cumulative_sum = cumsum
+def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):
+    """The Array API's cumulative sum: ``axis`` may be omitted for 1-D input only, and
+    ``include_initial=True`` starts the result with a zero (one more element along ``axis``).
+
+    >>> lh.cumulative_sum(lh.arange(4, split=0), include_initial=True).numpy()
+    array([0, 0, 1, 3, 6])
+    """
+    x = lazy(x)
+    if axis is None:
+        if x.ndim != 1:
+            raise op_error(ValueError, "cumulative_sum", "axis must be given for arrays of "
+                           f"more than one dimension (got {x.ndim})", x.shape)
+        axis = 0
+    out = cumsum(x, axis, dtype)
+    if not include_initial:
+        return out
+    axis = normalize_axis(axis, out.ndim, "cumulative_sum", out.shape)
+    shape = tuple(1 if i == axis else n for i, n in enumerate(out.shape))
+    first = zeros(shape, dtype=out.dtype, split=None, device=out.device, comm=out.comm)
+    return concatenate([first, out], axis)
 
 
 def _generated(fn: str):

@@ -8,12 +8,8 @@ import re
 
 import lazyheat as lh
 from lazyheat.graph import topo_order
+from lazyheat.graph.ops import COLLECTIVES as COLLECTIVE_OPS
 from lazyheat.planner import comm_bytes, comm_kind, physical_plan
-
-try:
-    from lazyheat.graph.ops import COLLECTIVES as COLLECTIVE_OPS
-except ImportError:
-    COLLECTIVE_OPS = ("redistribute", "allreduce", "allgather", "batch_allgather")
 
 SIZES = [1, 2, 3, 4, 7, 64]
 

@@ -68,8 +68,6 @@ class Aval:
     def struct(self) -> tuple:
         return (self.shape, self.dtype.name, self.split, self.counts, self.device)
 
-
-
     @property
     def parts(self) -> tuple:
         """The arrays this value is made of: itself."""
@@ -85,9 +83,11 @@ class Aval:
 
 @dataclass(frozen=True, slots=True)
 class TupleAval:
-    """A value made of several arrays (``parts``), each with its own ``Aval``, named by
-    ``names``. The parts are replicated-layout arrays (a rank's own state, or every rank's
-    states stacked along a leading axis of length p): a state is never split."""
+    """A value made of several arrays (``parts``), each with its own ``Aval`` (or a
+    ``TupleAval``: a batch of states), named by ``names``. A rank's partial state and every
+    rank's gathered states are replicated-layout parts; a local moments state has parts laid
+    out like the result they belong to. The tuple as a whole has no layout of its own: it is
+    never redistributed, only read by the ops that made it for that purpose."""
 
     parts: tuple
     names: tuple
@@ -104,7 +104,7 @@ class TupleAval:
     def device(self) -> str:
         return self.parts[0].device
 
-    # a state has no split; these keep code that walks any node's aval uniform
+    # no layout as a whole (see above); these keep code that walks any node's aval uniform
     split = None
     counts = None
     layout = (None, None)

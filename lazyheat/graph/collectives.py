@@ -7,6 +7,7 @@ planner, the passes and ``explain`` alike): bytes a rank *receives*, from the av
 from __future__ import annotations
 
 from .layout import recv_bytes
+from .reduce import gathered
 from .registry import CommRule, Group, OpDef, register
 
 
@@ -37,8 +38,14 @@ def _redistribute_free(node) -> bool:
 
 
 # ---------------------------------------------------------------- reductions' collectives
+def allreduce_bytes(aval) -> list:
+    """Bytes each rank receives to all-reduce a value of ``aval`` (the whole value, as the
+    runtime sends it)."""
+    return [aval.nbytes] * aval.comm.size
+
+
 def _allreduce_bytes(node) -> list:
-    return [node.aval.nbytes] * _p(node)
+    return allreduce_bytes(node.aval)
 
 
 def _gather_bytes(node) -> list:
@@ -47,18 +54,25 @@ def _gather_bytes(node) -> list:
     return [payload * (_p(node) - 1)] * _p(node)
 
 
+def _batch_held(node) -> int:
+    """The receive buffer of a batched all-gather: every rank's states, packed."""
+    return sum(gathered(i.aval).local_nbytes for i in node.inputs)
+
+
 register(
     OpDef("redistribute", Group.COLLECTIVE,
           comm=CommRule(_redistribute_kind, _redistribute_bytes, _redistribute_free),
           doc="the same array in another layout (all-gather, all-to-all or a local slice)"),
     OpDef("allreduce", Group.COLLECTIVE,
-          comm=CommRule(lambda n: f"allreduce[{n.attr('op')}]", _allreduce_bytes),
+          comm=CommRule(lambda n: f"allreduce[{n.attr('op')}]", _allreduce_bytes,
+                        batchable=True), reads_partial=True,
           doc="ranks' partial values combined elementwise (sum, prod, max, ...)"),
     OpDef("allgather", Group.COLLECTIVE,
-          comm=CommRule(lambda n: "allgather", _gather_bytes),
+          comm=CommRule(lambda n: "allgather", _gather_bytes, batchable=True),
+          reads_partial=True,
           doc="every rank's partial state, stacked along a leading rank axis"),
     OpDef("batch_allgather", Group.COLLECTIVE,
           comm=CommRule(lambda n: f"allgather (batch of {len(n.attr('kinds'))} reductions)",
-                        _gather_bytes),
+                        _gather_bytes, held_bytes=_batch_held), reads_partial=True,
           doc="several small reduction collectives in one all-gather of packed bytes"),
 )

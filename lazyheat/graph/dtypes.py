@@ -146,7 +146,7 @@ def promote_weak(arr: DType, scalar) -> DType:
     elif isinstance(scalar, complex):
         skind = 3
     else:
-            raise op_error(TypeError, "promotion", f"unsupported scalar {scalar!r} of type "
+        raise op_error(TypeError, "promotion", f"unsupported scalar {scalar!r} of type "
                        f"{type(scalar).__name__}")
     akind = _KIND_ORDER[arr.kind]
     if skind <= akind:

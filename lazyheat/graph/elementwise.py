@@ -7,8 +7,9 @@ them. Scalars are not graph nodes: an elementwise node keeps them in its ``scala
 as ``(position, value)`` pairs, so the op still sees its operands in the user's order.
 
 Adding an elementwise op is one line of ``EWISE``: its name (which becomes ``lh.<name>``),
-arity, dtype rule and the name of the ``torch`` function of the same semantics (None where the
-runtime has a kernel of its own, see ``runtime/kernels/elementwise.py``). Registration,
+arity, dtype rule, the name of the ``torch`` function of the same semantics (None where the
+runtime has a kernel of its own, see ``runtime/kernels/elementwise.py``) and, where it is not
+the result's, the dtype it computes in. Registration,
 abstract evaluation, layout, lowering, fusion and the public function all follow from it.
 """
 
@@ -115,15 +116,13 @@ def _clip(op, operands):
     return _real_same(op, [o for o in operands if o is not None])
 
 
-
-def _logaddexp(op, operands):
-    return _real_float(op, operands)
-
-
 class Ewise(NamedTuple):
     arity: int
     dtype: Callable | None  # None: the ``dtype`` given by the caller (astype)
     torch: str | None       # name of the torch function, or None for a kernel of its own
+    # the dtype the kernel computes in: "result" (the result's), "operands" (the operands'
+    # promoted dtype: comparisons, abs of complex) or "bool" (logical ops)
+    compute: str = "result"
 
 
 EWISE = {
@@ -132,21 +131,24 @@ EWISE = {
     "floor_divide": Ewise(2, _no_complex, "floor_divide"),
     "remainder": Ewise(2, _no_complex, "remainder"), "power": Ewise(2, _int_if_bool, "pow"),
     "maximum": Ewise(2, _real_same, "maximum"), "minimum": Ewise(2, _real_same, "minimum"),
-    "arctan2": Ewise(2, _real_float, "atan2"), "logaddexp": Ewise(2, _logaddexp, "logaddexp"),
-    "equal": Ewise(2, _bool, "eq"), "not_equal": Ewise(2, _bool, "ne"),
-    "less": Ewise(2, _ordered_bool, "lt"), "less_equal": Ewise(2, _ordered_bool, "le"),
-    "greater": Ewise(2, _ordered_bool, "gt"),
-    "greater_equal": Ewise(2, _ordered_bool, "ge"),
+    "arctan2": Ewise(2, _real_float, "atan2"), "logaddexp": Ewise(2, _real_float, "logaddexp"),
+    "equal": Ewise(2, _bool, "eq", "operands"), "not_equal": Ewise(2, _bool, "ne", "operands"),
+    "less": Ewise(2, _ordered_bool, "lt", "operands"),
+    "less_equal": Ewise(2, _ordered_bool, "le", "operands"),
+    "greater": Ewise(2, _ordered_bool, "gt", "operands"),
+    "greater_equal": Ewise(2, _ordered_bool, "ge", "operands"),
     "bitwise_and": Ewise(2, _integer, "bitwise_and"),
     "bitwise_or": Ewise(2, _integer, "bitwise_or"),
     "bitwise_xor": Ewise(2, _integer, "bitwise_xor"),
     "left_shift": Ewise(2, _shift, "bitwise_left_shift"),
     "right_shift": Ewise(2, _shift, "bitwise_right_shift"),
-    "logical_and": Ewise(2, _bool, "logical_and"), "logical_or": Ewise(2, _bool, "logical_or"),
-    "logical_xor": Ewise(2, _bool, "logical_xor"),
-    "logical_not": Ewise(1, _bool, "logical_not"), "invert": Ewise(1, _integer, "bitwise_not"),
+    "logical_and": Ewise(2, _bool, "logical_and", "bool"),
+    "logical_or": Ewise(2, _bool, "logical_or", "bool"),
+    "logical_xor": Ewise(2, _bool, "logical_xor", "bool"),
+    "logical_not": Ewise(1, _bool, "logical_not", "bool"),
+    "invert": Ewise(1, _integer, "bitwise_not"),
     "negative": Ewise(1, _negative, "neg"), "positive": Ewise(1, _same, "positive"),
-    "abs": Ewise(1, _abs, "abs"), "square": Ewise(1, _int_if_bool, "square"),
+    "abs": Ewise(1, _abs, "abs", "operands"), "square": Ewise(1, _int_if_bool, "square"),
     "sign": Ewise(1, _negative, None),
     "exp": Ewise(1, _float, "exp"), "expm1": Ewise(1, _float, "expm1"),
     "log": Ewise(1, _float, "log"), "log1p": Ewise(1, _float, "log1p"),
@@ -159,8 +161,8 @@ EWISE = {
     "tanh": Ewise(1, _float, "tanh"),
     "floor": Ewise(1, _real_same, "floor"), "ceil": Ewise(1, _real_same, "ceil"),
     "trunc": Ewise(1, _real_same, "trunc"), "round": Ewise(1, _real_same, None),
-    "isnan": Ewise(1, _bool, "isnan"), "isinf": Ewise(1, _bool, "isinf"),
-    "isfinite": Ewise(1, _bool, "isfinite"),
+    "isnan": Ewise(1, _bool, "isnan", "operands"), "isinf": Ewise(1, _bool, "isinf", "operands"),
+    "isfinite": Ewise(1, _bool, "isfinite", "operands"),
     "where": Ewise(3, _where, None), "clip": Ewise(3, _clip, None),
     "astype": Ewise(1, None, None),  # dtype given by the ``cdtype`` attribute
 }
@@ -173,18 +175,27 @@ def ewise_dtype(op: str, operands) -> dt.DType:
 
 def operand_kinds(avals, attrs: dict) -> list:
     """The operands in the user's order: array dtypes, and the scalars kept in ``attrs``."""
-    scalars = dict(attrs.get("scalars", ()))
-    it = iter(avals)
-    return [scalars[p] if p in scalars else next(it).dtype
-            for p in range(attrs.get("nargs", len(avals)))]
+    scalars = attrs.get("scalars")
+    if not scalars:
+        return [a.dtype for a in avals]
+    out, it, k = [], iter(avals), 0  # scalars are (position, value) in position order
+    for p in range(attrs.get("nargs", len(avals))):
+        if k < len(scalars) and scalars[k][0] == p:
+            out.append(scalars[k][1])
+            k += 1
+        else:
+            out.append(next(it).dtype)
+    return out
 
 
 def _infer(op):
+    rule = EWISE[op].dtype
+
     def infer(avals, attrs):
         shape = ru.broadcast_shapes([a.shape for a in avals], op)
-        if op == "astype":
+        if rule is None:  # astype: the dtype the caller asked for
             return shape, attrs["cdtype"]
-        return shape, ewise_dtype(op, operand_kinds(avals, attrs))
+        return shape, rule(op, operand_kinds(avals, attrs))
     return infer
 
 
@@ -200,4 +211,4 @@ def _needs(avals, attrs, shape, out, p) -> Needs:
 
 for _name in EWISE:
     register(OpDef(_name, Group.ELEMENTWISE, infer=_infer(_name), layout=_layout,
-                   needs=_needs, fusion=Fusion.MEMBER))
+                   needs=_needs, fusion=Fusion.MEMBER, doc=f"elementwise {_name}"))

@@ -29,14 +29,16 @@ from .registry import OPS, Fusion, Group, Needs, OpDef, names_in, opdef  # noqa:
 
 LEAVES = names_in(Group.LEAF)
 ELEMENTWISE = names_in(Group.ELEMENTWISE)
-REDUCTION_OPS = names_in(Group.REDUCTION)
-COMBINERS = names_in(Group.COMBINER)
 COLLECTIVES = names_in(Group.COLLECTIVE)
-MOVEMENT = names_in(Group.MOVEMENT)
 # ops that may read a partial value without holding one: they combine the ranks' parts
-READS_PARTIAL = COLLECTIVES | COMBINERS
+READS_PARTIAL = frozenset(n for n, d in OPS.items() if d.reads_partial)
 FUSABLE = frozenset(n for n, d in OPS.items() if d.fusion is Fusion.MEMBER)
 CLOSERS = frozenset(n for n, d in OPS.items() if d.fusion is Fusion.CLOSER)
+# collectives of reductions whose small states may share one all-gather
+BATCHABLE = frozenset(n for n in COLLECTIVES if OPS[n].comm.batchable)
+USER_DATA = frozenset(n for n, d in OPS.items() if d.user_data)
+VIEWS = frozenset(n for n, d in OPS.items() if d.view)
+DATA_DEPENDENT = frozenset(n for n, d in OPS.items() if d.data_dependent)
 
 
 def layout_of(op: str, avals, attrs, shape, p: int) -> tuple:
@@ -60,9 +62,10 @@ def abstract_eval(op: str, avals: list, attrs: dict) -> Aval:
     """The output aval of ``op`` over inputs with ``avals``: shape and dtype from the op's
     ``infer``, layout from its layout rule, device and communicator from the first input.
     Raises the op's build-time error (the same on every rank) for invalid input."""
-    d = opdef(op)
-    if d.infer is None:
-        raise NotImplementedError(f"op {op!r} is built by the passes only")
+    d = OPS.get(op)  # (called for every node the API builds: no more than a dict lookup)
+    if d is None or d.infer is None:
+        raise NotImplementedError(f"op {op!r} is not in the registry or is built by the "
+                                  "passes only")
     shape, dtype = d.infer(avals, attrs)
     a0 = avals[0]
     split, counts = d.layout(avals, attrs, shape, a0.comm.size)

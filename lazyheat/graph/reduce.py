@@ -171,8 +171,9 @@ def _infer_reduce(avals, attrs):
     if r.needs_data and any(x.shape[a] == 0 for a in axes):
         raise op_error(ValueError, fn, "zero-size array to reduction operation which has no "
                        "identity", x.shape)
-    out = attrs.get("dtype") or r.dtype(x.dtype)
-    return ru.reduce_shape(x.shape, axes, attrs["keepdims"]), dt.as_dtype(out)
+    out = attrs.get("dtype")
+    out = r.dtype(x.dtype) if out is None else dt.as_dtype(out)
+    return ru.reduce_shape(x.shape, axes, attrs["keepdims"]), out
 
 
 def _reduce_layout(avals, attrs, shape, p):
@@ -191,9 +192,9 @@ register(
           fusion=Fusion.CLOSER, doc="reduction ``fn`` of one input over ``axes``"),
     OpDef("reduce_partial", Group.REDUCTION, fusion=Fusion.CLOSER, yields_partial=True,
           doc="this rank's partial state of a reduction over the split axis"),
-    OpDef("reduce_merge", Group.COMBINER,
+    OpDef("reduce_merge", Group.COMBINER, reads_partial=True,
           doc="the result of a reduction from its combined partial states"),
     OpDef("moments_final", Group.COMBINER, doc="mean, var or std from a local moments state"),
-    OpDef("moments_combine", Group.COMBINER,
+    OpDef("moments_combine", Group.COMBINER, reads_partial=True,
           doc="a moments state over more axes from one over fewer (Chan's update)"),
 )

@@ -9,7 +9,8 @@ lowering per op or group and ``runtime/kernels`` one kernel, and a coverage test
 op lacks a piece. No module keeps its own list of op names: it asks for a group.
 
 This module holds the registry itself; the definitions live in one module per family
-(``elementwise``, ``reduce``, ``structural``, ``collectives``), which ``graph.ops`` imports.
+(``elementwise``, ``reduce``, ``structural``, ``collectives``, ``scan``, ``select``), which
+``graph.ops`` imports.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ class CommRule:
     kind: Callable
     recv_bytes: Callable
     free: Callable = lambda node: False
+    # a reduction's collective: small states that may share one all-gather (batching)
+    batchable: bool = False
+    # bytes a rank holds while it runs, when more than its result (a receive buffer)
+    held_bytes: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -74,8 +79,11 @@ class OpDef:
       the layout it was given (leaves, explicit redistribution), re-planned as balanced.
     - ``needs(avals, attrs, shape, out, p) -> Needs``: the input layouts that produce the
       output layout ``out`` block by block (lowering inserts the moves).
-    - ``yields_partial``: the value is this rank's part of a sum/state a collective combines.
+    - ``yields_partial``: the value is this rank's part of a sum/state a collective combines;
+      ``reads_partial``: the op combines ranks' parts, so it may read such a value.
     - ``data_dependent``: the op's extent depends on the data (planned as a break).
+    - ``user_data``: a leaf whose value is memory the user holds (never freed or reused);
+      ``view``: the value is a reference into another node's value (no memory of its own).
     """
 
     name: str
@@ -86,7 +94,10 @@ class OpDef:
     fusion: Fusion = Fusion.BARRIER
     comm: CommRule | None = None
     yields_partial: bool = False
+    reads_partial: bool = False
     data_dependent: bool = False
+    user_data: bool = False
+    view: bool = False
     doc: str = ""
 
 
@@ -100,6 +111,8 @@ def register(*defs: OpDef) -> None:
             raise ValueError(f"op {d.name!r} is defined twice")
         if d.group is Group.COLLECTIVE and d.comm is None:
             raise ValueError(f"collective {d.name!r} needs a CommRule")
+        if not d.doc:
+            raise ValueError(f"op {d.name!r} needs a doc line (explain and the README use it)")
         OPS[d.name] = d
 
 

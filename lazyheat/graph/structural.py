@@ -11,7 +11,8 @@ R = ru.R
 
 # ---------------------------------------------------------------- leaves
 # A leaf's aval is given when it is built (creation functions); re-planned as balanced.
-register(*(OpDef(name, Group.LEAF, doc=doc) for name, doc in (
+register(*(OpDef(name, Group.LEAF, doc=doc, user_data=name in ("data", "param"))
+           for name, doc in (
     ("data", "data a rank already holds (a user array or a materialized result)"),
     ("param", "the plan's i-th data leaf (plans are cached without their data)"),
     ("full", "a constant array"),
@@ -115,5 +116,6 @@ register(
           doc="arrays joined along an existing axis"),
     OpDef("fused", Group.STRUCTURAL, doc="an elementwise group (and its closing reduction) run "
           "as one kernel"),
-    OpDef("unbatch", Group.STRUCTURAL, doc="one collective's result out of a batched one"),
+    OpDef("unbatch", Group.STRUCTURAL, view=True,
+          doc="one collective's result out of a batched one"),
 )

@@ -32,16 +32,14 @@ def topo_order(outputs, inputs_of=None) -> list[Node]:
     return order
 
 
-
-
-def users(order) -> dict:
-    """``id(node) -> [consumers]`` over a topological ``order``; a consumer that reads a node
-    twice is listed once, consumers in ``order``."""
+def users(order, distinct=True) -> dict:
+    """``id(node) -> [consumers]`` over a topological ``order``, consumers in ``order``; a
+    consumer that reads a node twice is listed once, or twice with ``distinct=False``."""
     out: dict = {}
     for n in order:
         for i in n.inputs:
             us = out.setdefault(id(i), [])
-            if not us or us[-1] is not n:
+            if not distinct or not us or us[-1] is not n:
                 us.append(n)
     return out
 
@@ -58,7 +56,7 @@ def use_counts(order) -> dict:
 def rebuild(n: Node, inputs) -> Node:
     """``n`` over ``inputs``: the node itself when they are its inputs already."""
     inputs = tuple(inputs)
-    if len(inputs) == len(n.inputs) and all(a is b for a, b in zip(inputs, n.inputs)):
+    if inputs == n.inputs:  # nodes compare by identity: the same inputs
         return n
     return Node(n.op, inputs, n.attrs, n.aval, n.loc)
 

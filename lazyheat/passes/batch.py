@@ -18,14 +18,12 @@ from __future__ import annotations
 from ..graph import Node, TupleAval, ops, rebuild, topo_order
 from ..graph.cost import payload_bytes
 
-# the collectives of reductions, which combine small states and may share one all-gather
-BATCHABLE = ("allreduce", "allgather")
 # bytes gathered per rank (payload times ranks) up to which a reduction collective is batched
 BATCH_GATHER_BYTES = 1 << 22
 
 
 def _batchable(n) -> bool:
-    if n.op not in BATCHABLE:
+    if n.op not in ops.BATCHABLE:  # the collectives of reductions (their small states)
         return False
     return payload_bytes(n) * n.aval.comm.size <= BATCH_GATHER_BYTES
 

@@ -19,7 +19,7 @@ chunk and ``explain`` can print it bracketed. Decisions read global metadata onl
 
 from __future__ import annotations
 
-from ..graph import Node, rebuild, topo_order, use_counts, users
+from ..graph import Node, rebuild, topo_order, users
 from ..graph.ops import CLOSERS, FUSABLE
 
 # Fusion classes come from the op registry: FUSABLE ops (elementwise) join groups, CLOSERS
@@ -34,14 +34,13 @@ def _same_space(a, b) -> bool:
 def fuse(outputs) -> list[Node]:
     """Return new outputs where elementwise groups (and a closing reduction) are fused."""
     order = topo_order(outputs)
-    consumers, reads = users(order), use_counts(order)
+    reads = users(order, distinct=False)  # x * x lists the multiply twice
     out_ids = {id(o) for o in outputs}
 
     def single_user(n):
         # read exactly once (x * x reads x twice: it is no inner member)
-        if reads.get(id(n), 0) != 1 or id(n) in out_ids:
-            return None
-        return consumers[id(n)][0]
+        us = reads.get(id(n), ())
+        return us[0] if len(us) == 1 and id(n) not in out_ids else None
 
     # group root of every elementwise node: follow single consumers while they stay fusable
     root_of = {}

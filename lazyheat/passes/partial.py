@@ -34,7 +34,7 @@ Invariants:
 from __future__ import annotations
 
 from ..graph import Node, rebuild, topo_order, users
-from ..graph.cost import comm_bytes
+from ..graph.cost import allreduce_bytes, comm_bytes
 from ..graph.ops import holds_partial  # noqa: F401 - re-exported (a partial value's test)
 from ..graph.reduce import REDUCTIONS
 
@@ -88,9 +88,10 @@ def _local_reduce(n, avail):
     fn = n.attr("fn")
     if not avail[0] or n.inputs[0].aval.dtype != n.aval.dtype:
         return None
-    # a linear reduction of partial sums is the partial of the reduction (a mean divides
-    # by a count, exact only in floating point)
-    linear = REDUCTIONS[fn].linear and (fn == "sum" or n.aval.dtype.is_inexact)
+    # a linear reduction of partial sums is the partial of the reduction; one with a merge
+    # step (the mean's divide by a count) is exact only in floating point
+    r = REDUCTIONS[fn]
+    linear = r.linear and (not r.merge or n.aval.dtype.is_inexact)
     return (0,) if linear else None
 
 
@@ -176,7 +177,7 @@ def place_allreduces(outputs):
         ins = _distinct(n, ks)
         slots[id(n)] = ks
         cost_p[id(n)] = _add(*(cost_p[id(i)] for i in ins), (0, 0, 1))
-        reduced_here = _add(cost_p[id(n)], (_allreduce_bytes(n), 1, 0))
+        reduced_here = _add(cost_p[id(n)], (max(allreduce_bytes(n.aval)), 1, 0))
         reduced_before = _add(*(cost_r[id(i)] for i in ins))
         after[id(n)] = reduced_here < reduced_before  # ties: the earlier point
         cost_r[id(n)] = min(reduced_here, reduced_before)
@@ -215,11 +216,6 @@ def place_allreduces(outputs):
             continue
         new_of[id(n)] = rebuild(n, [new_of[id(i)] for i in n.inputs])
     return [new_of[id(o)] for o in outputs], _notes(order, form)
-
-
-def _allreduce_bytes(n: Node) -> int:
-    """What an all-reduce of ``n``'s value would cost (the cost model's own count)."""
-    return comm_bytes(Node("allreduce", (n,), {"op": "sum"}, n.aval, n.loc))
 
 
 def _notes(order, form) -> list:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 
-from ..graph import ops, topo_order
 from .batch import batch_collectives
 from .cse import eliminate_common_subexpressions
 from .fold import fold_constants
@@ -49,9 +48,9 @@ def run_passes(logical, stage="physical", comm=None, evaluate=None, verify_each=
     outs = checked("cse", eliminate_common_subexpressions(logical))
     if comm is not None:
         outs = checked("retarget", retarget(outs, comm))
-    notes = breaks(outs)
     if stage == "logical":
-        return outs, notes
+        return outs, []
+    notes = []
     if evaluate is not None:
         outs, folded = fold_constants(outs, evaluate)
         outs = checked("fold", outs)
@@ -72,17 +71,11 @@ def run_passes(logical, stage="physical", comm=None, evaluate=None, verify_each=
     return outs, notes
 
 
-def breaks(outputs) -> list:
-    """One note per op whose extent depends on the data: where the plan broke and what the
-    break learned (the counts this plan is made with). ``explain`` prints them first."""
-    notes = []
-    for n in topo_order(outputs):
-        if not ops.OPS[n.op].data_dependent:
-            continue
-        a = n.aval
-        got = (f"per-rank counts {list(a.counts)} all-gathered" if a.split == 0 else
-               f"{a.shape[0]} entries counted on every rank (no message)")
-        notes.append(f"break at {n.loc}: {n.op} has a data-dependent extent; the plan "
-                     f"up to its mask ran when it was built and {got}; this plan is made "
-                     "with them")
-    return notes
+def break_note(n) -> str:
+    """What ``explain`` says of an op whose extent depends on the data: where the plan broke
+    and what the break learned (the counts this plan is made with)."""
+    a = n.aval
+    got = (f"per-rank counts {list(a.counts)} all-gathered" if a.split == 0 else
+           f"{a.shape[0]} entries counted on every rank (no message)")
+    return (f"break at {n.loc}: {n.op} has a data-dependent extent; the plan up to its mask "
+            f"ran when it was built and {got}; this plan is made with them")

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import torch
 
 from ..graph import topo_order, use_counts
+from ..graph.ops import USER_DATA
 from . import comm as cm
 from . import fused as F  # noqa: F401 - also registers the "fused" kernel
 from . import kernels as K
-from .kernels.leaves import USER_DATA
 
 
 @dataclass

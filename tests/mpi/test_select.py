@@ -67,4 +67,15 @@ def test_explain_names_the_break():
     x = lh.array(make((9, 4), "float32", seed=65), split=0)
     y = x[x > 0].sum()
     text = str.__str__(lh.explain(y))
-    assert "mask_select" in text and "break" in text
+    assert "mask_select" in text and "break at" in text
+    doc = lh.plan(y).to_json()
+    assert len(doc["breaks"]) == 1 and "data-dependent" in doc["breaks"][0]
+    assert not any("break" in r for r in doc["rewrites"])
+
+
+def test_numpy_mask_follows_the_arrays_communicator():
+    # a NumPy mask is built on x's communicator (no "different communicators" error); on a
+    # planning-only communicator the break then refuses to run, as any compute does
+    x = lh.zeros((6, 2), split=1, comm=lh.FakeComm(3))
+    with pytest.raises(RuntimeError, match="only plans"):
+        x[np.ones(6, dtype=bool)]

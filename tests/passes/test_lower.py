@@ -1,4 +1,4 @@
-"""Distribution lowering (``passes/lower.py``) and the layout rules it applies: reductions over
+"""Distribution lowering (``passes/lower/``) and the layout rules it applies: reductions over
 the split axis become a partial step and a collective, redistributes are inserted where an
 operand's layout differs, and matmul, reshape, slice and concatenate keep blocks local when
 they can. Planned for many world sizes in one process with a fake communicator; the tests

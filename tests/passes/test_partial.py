@@ -201,7 +201,6 @@ def test_same_placement_on_every_simulated_rank(p):
     assert len(distinct_plans(build, p)) == 1
 
 
-
 def test_the_pass_moves_the_all_reduce_past_linear_consumers():
     _, x, w, _ = data(4)
     y = (x.sum(0) * w).sum()

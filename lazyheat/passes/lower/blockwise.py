@@ -10,10 +10,6 @@ from ...graph.layout import offsets
 from .base import lowering, move
 
 
-def _required(n: Node, ins):
-    return ops.needs_of(n, ins)
-
-
 @lowering(*ops.LEAVES)
 def _leaf(n, ins, ctx):
     return n
@@ -23,14 +19,14 @@ def _leaf(n, ins, ctx):
 def _blockwise(n, ins, ctx):
     """Inputs moved to the layouts the op's rule needs for its output layout (an
     elementwise operand lined up with the output's blocks), then the op on the blocks."""
-    req = _required(n, ins).inputs
+    req = ops.needs_of(n, ins).inputs
     return Node(n.op, tuple(move(i, r, n.loc) for i, r in zip(ins, req)), n.attrs, n.aval,
                 n.loc)
 
 
 @lowering("matmul")
 def _matmul(n, ins, ctx):
-    rule = _required(n, ins)
+    rule = ops.needs_of(n, ins)
     ins2 = tuple(move(i, r, n.loc) for i, r in zip(ins, rule.inputs))
     if not rule.partial:  # one rank holds all of k: nothing to combine
         return Node("matmul", ins2, n.attrs, n.aval, n.loc)
@@ -40,7 +36,7 @@ def _matmul(n, ins, ctx):
 
 @lowering("reshape")
 def _reshape(n, ins, ctx):
-    (req,) = _required(n, ins).inputs
+    (req,) = ops.needs_of(n, ins).inputs
     x = move(ins[0], req, n.loc)
     if req[0] is None:  # replicated input: reshape whole, then keep this rank's block
         local = Node("reshape", (x,), n.attrs, n.aval.with_(split=None, counts=None), n.loc)
@@ -50,7 +46,7 @@ def _reshape(n, ins, ctx):
 
 @lowering("slice")
 def _slice(n, ins, ctx):
-    (req,) = _required(n, ins).inputs
+    (req,) = ops.needs_of(n, ins).inputs
     x, loc = move(ins[0], req, n.loc), n.loc
     if x.aval.split is None:
         local = Node("slice", (x,), n.attrs, n.aval.with_(split=None, counts=None), loc)

@@ -25,7 +25,8 @@ from ...graph import rules as ru
 from ...graph.reduce import REDUCTIONS, gathered, local_moments_aval, state_aval
 from .base import lowering
 
-MOMENT_FNS = ("var", "std")
+# the reductions read off a moments state (var, std)
+MOMENT_FNS = tuple(fn for fn, r in REDUCTIONS.items() if r.state == "moments" and r.public)
 
 
 def moments_keys(order) -> set:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import torch
 
+from ...graph import ops
 from .. import memory
 from .. import random as rnd
 from .registry import kernel, local_offset, tdtype
 
 # leaves whose value is the user's own buffer, not a fresh one
-USER_DATA = frozenset({"data", "param"})
+USER_DATA = ops.USER_DATA
 
 
 @kernel("data")

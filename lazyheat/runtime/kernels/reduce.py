@@ -21,8 +21,8 @@ Merges:
   pairwise with Chan et al.'s update, in float64.
 
 A state node's aval is typed by ``graph.reduce.state_aval`` (a ``TupleAval`` for tuple
-states) or, from older plans, typed as the result; kernels take the result's shape from
-``_out_shape`` so both work. Runtime values are tensors, or tuples of tensors for states.
+states, whose result-shaped part gives the result's shape: ``_out_shape``). Runtime values
+are tensors, or tuples of tensors for states.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class ReduceKernels(NamedTuple):
 
 def _out_shape(node) -> tuple:
     """The reduction result's shape, from a state node's aval: the result-shaped part of a
-    typed state, else the aval itself (a single-tensor state, or an untyped plan)."""
+    tuple state, else the aval itself (a single-tensor state)."""
     a = node.aval
     if isinstance(a, TupleAval):
         for name in ("mean", "value", "min"):
@@ -242,10 +242,8 @@ def _arg(f):
 
 
 def _range(hi, lo, dt):
-    """``hi - lo`` in the input's dtype (integers wrap as NumPy's); bool, which NumPy refuses
-    to subtract, is computed as uint8: whether the values differ."""
-    if hi.dtype == torch.bool:
-        return (hi.to(torch.uint8) - lo.to(torch.uint8)).to(dt)
+    """``hi - lo`` in the input's dtype (integers wrap as NumPy's; bool is refused when the
+    reduction is built, as NumPy refuses it)."""
     return (hi - lo).to(dt)
 
 
