@@ -52,6 +52,12 @@ class Needs:
     partial: bool = False
 
 
+def keep_inputs(avals, attrs, shape, out, p) -> Needs:
+    """The input-layout rule of an op that runs block by block on its inputs as they are
+    laid out: nothing moves."""
+    return Needs(tuple(a.layout for a in avals))
+
+
 @dataclass(frozen=True)
 class CommRule:
     """What a collective is and costs. ``kind(node)`` names it for ``explain``;

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from . import dtypes as dt
 from .aval import Aval
-from .registry import Group, Needs, OpDef, register
+from .registry import Group, OpDef, keep_inputs, register
 
 
 def scan_dtype(d: dt.DType) -> dt.DType:
@@ -29,10 +29,6 @@ def _keep_layout(avals, attrs, shape, p):
     return avals[0].layout
 
 
-def _keep_inputs(avals, attrs, shape, out, p) -> Needs:
-    return Needs(tuple(a.layout for a in avals))
-
-
 def carry_aval(out: Aval, axis: int) -> Aval:
     """A rank's carry: the last slice of its scan along ``axis`` (replicated layout)."""
     shape = tuple(1 if i == axis else n for i, n in enumerate(out.shape))
@@ -40,7 +36,7 @@ def carry_aval(out: Aval, axis: int) -> Aval:
 
 
 register(
-    OpDef("cumsum", Group.SCAN, infer=_infer_cumsum, layout=_keep_layout, needs=_keep_inputs,
+    OpDef("cumsum", Group.SCAN, infer=_infer_cumsum, layout=_keep_layout, needs=keep_inputs,
           doc="cumulative sum along ``axis`` (block-local; see scan_carry/scan_add)"),
     OpDef("scan_carry", Group.SCAN, doc="the last slice of a rank's block scan (zeros when "
           "the block is empty)"),

@@ -18,7 +18,7 @@ the mask replicated.
 from __future__ import annotations
 
 from . import dtypes as dt
-from .registry import Group, Needs, OpDef, register
+from .registry import Group, OpDef, keep_inputs, register
 
 
 def _infer_count(avals, attrs):
@@ -30,14 +30,10 @@ def _count_layout(avals, attrs, shape, p):
     return (None, None) if m.split is None else (0, (1,) * p)
 
 
-def _keep_inputs(avals, attrs, shape, out, p) -> Needs:
-    return Needs(tuple(a.layout for a in avals))
-
-
 register(
     OpDef("mask_count", Group.SELECTION, infer=_infer_count, layout=_count_layout,
-          needs=_keep_inputs, doc="true entries in each rank's block of a mask: int64[p], "
+          needs=keep_inputs, doc="true entries in each rank's block of a mask: int64[p], "
           "one per rank"),
-    OpDef("mask_select", Group.SELECTION, needs=_keep_inputs, data_dependent=True,
+    OpDef("mask_select", Group.SELECTION, needs=keep_inputs, data_dependent=True,
           doc="the elements of x where the mask is true (extent from the data)"),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from . import dtypes as dt
 from . import rules as ru
-from .registry import Group, Needs, OpDef, register
+from .registry import Group, Needs, OpDef, keep_inputs, register
 
 R = ru.R
 
@@ -47,11 +47,6 @@ def _infer_transpose(avals, attrs):
 def _transpose_layout(avals, attrs, shape, p):
     (x,) = avals
     return R if x.split is None else (attrs["perm"].index(x.split), x.counts)
-
-
-def _keep_inputs(avals, attrs, shape, out, p) -> Needs:
-    """Block-local as the inputs are: nothing moves."""
-    return Needs(tuple(a.layout for a in avals))
 
 
 def _infer_reshape(avals, attrs):
@@ -103,7 +98,7 @@ register(
           needs=_matmul_needs,
           doc="matrix product (NumPy's matmul); a split contracted axis gives partial sums"),
     OpDef("transpose", Group.MOVEMENT, infer=_infer_transpose, layout=_transpose_layout,
-          needs=_keep_inputs,
+          needs=keep_inputs,
           doc="permuted axes; the split axis moves with its data"),
     OpDef("reshape", Group.MOVEMENT, infer=_infer_reshape, layout=_reshape_layout,
           needs=_reshape_needs,
