@@ -54,6 +54,7 @@ from .planner import Plan, clear_plan_cache, compute, explain, plan, plan_cache_
 from .reductions import *  # noqa: F403
 from .reductions import __all__ as _red_all
 from .runtime.comm import Comm, FakeComm, world
+from .tracing import trace
 
 DNDarray = LazyArray
 bool = bool_  # noqa: A001 - NumPy-style dtype name
@@ -62,6 +63,7 @@ __version__ = "0.1.0"
 __all__ = list(_ew_all) + list(_red_all) + [
     "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "use_device", "random",
     "compute", "explain", "plan", "Plan", "plan_cache_info", "clear_plan_cache",
+    "trace",
     "array", "asarray", "from_local", "zeros", "ones", "full", "empty", "zeros_like",
     "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
     "matmul", "dot", "transpose", "permute_dims", "reshape", "squeeze",

@@ -7,6 +7,8 @@ array points at a materialized leaf, and expressions built earlier on it reuse t
 
 from __future__ import annotations
 
+from . import printing
+
 
 class LazyArray:
     """A lazy, possibly distributed array (HeAT's DNDarray, deferred).
@@ -85,9 +87,12 @@ class LazyArray:
         return self._node.op == "data"
 
     def __repr__(self) -> str:
-        state = "materialized" if self.is_materialized else "lazy"
-        return (f"LazyArray(shape={self.shape}, dtype={self.dtype.name}, split={self.split}, "
-                f"device={self.device}, {state}, type={self.aval.type_str()})")
+        """A computed array: its values, NumPy style, on rank 0 (other ranks get ''; for a
+        split array every rank must call it: it gathers the items shown). A lazy array:
+        its metadata, nothing computed. See ``lazyheat.printing``."""
+        return printing.array_repr(self)
+
+    __str__ = __repr__  # print(x) shows what repr(x) does, as HeAT prints a DNDarray
 
     def __len__(self) -> int:
         if not self.shape:

@@ -13,10 +13,16 @@ from ._array import LazyArray
 from .graph import Aval, Node, as_dtype, user_location
 from .graph.errors import op_error
 from .graph.ops import abstract_eval
-from .runtime.comm import Comm, world
+from .runtime.comm import Comm, install_world, world
+
+# at import, before any user code can fail: the abort-on-failure hook and the end-of-script
+# handshake are active from ``import lazyheat`` (see runtime/comm.py install_world)
+install_world()
 
 # logical node -> the materialized leaf holding its value (kept while the node is alive)
 MATERIALIZED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# materialized leaf -> the logical node ``explain(analyze=True)`` computed it from
+ANALYZED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def get_comm(comm=None) -> Comm:

@@ -10,7 +10,6 @@ the identical plan from global metadata, so collectives line up.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import OrderedDict
 from types import SimpleNamespace
@@ -22,7 +21,7 @@ from . import _core
 from ._array import LazyArray
 from ._plan import Plan, format_plan
 from .explain import PlanText, render
-from .graph import Buffer, Node, topo_order
+from .graph import Buffer, Node, topo_order, user_location
 from .graph.cost import comm_bytes, comm_bytes_per_rank, comm_kind, is_free
 from .graph.node import canonical
 from .graph.ops import COLLECTIVES, DATA_DEPENDENT
@@ -30,7 +29,9 @@ from .passes import pipeline
 from .passes.pipeline import STAGES, break_note
 from .runtime import comm as cm
 from .runtime import kernels as K
+from .runtime import memguard, sync
 from .runtime.executor import execute, guarded
+from .runtime.trace import span as trace_span
 
 __all__ = ["Plan", "PlanText", "STAGES", "plan", "compute", "explain", "comm_bytes", "comm_kind",
            "format_plan", "physical_plan", "run_passes", "to_numpy", "reference",
@@ -45,13 +46,17 @@ _STATS = {"hits": 0, "misses": 0}
 
 
 # ---------------------------------------------------------------- graph templates
-def _template(nodes):
+def _template(nodes, history=False):
     """(key, walk order, how to rebuild each node over ``param`` leaves, data buffers in param
     order, nodes whose extent depends on the data: the plan's breaks).
 
-    Materialized results count as data leaves (their history is not walked). The key holds
-    global metadata only, with each data leaf replaced by its param number."""
+    Materialized results count as data leaves (their history is not walked), except, with
+    ``history``, outputs that ``explain(analyze=True)`` computed: their plan stays visible.
+    The key holds global metadata only, with each data leaf replaced by its param number."""
     eff = {}
+    if history:
+        nodes = [_core.ANALYZED.get(n, n) for n in nodes]
+        eff = {id(n): n for n in nodes}
 
     def leaf_or(n):
         e = eff.get(id(n))
@@ -127,8 +132,9 @@ def plan(*arrays, stage="physical", world_size=None) -> Plan:
     """The plan ``compute`` would run for ``arrays`` (nothing runs). ``world_size=N`` plans
     for N ranks in this process, as if under ``mpiexec -n N``."""
     arrays = _arrays(arrays, "plan")
-    key, order, new, params, breaks = _template([a._node for a in arrays])
-    outs, notes = run_passes(_build(order, new, key[1]), stage, world_size)
+    key, order, new, params, breaks = _template([a._node for a in arrays], history=True)
+    with trace_span("plan", "planning", stage=stage):
+        outs, notes = run_passes(_build(order, new, key[1]), stage, world_size)
     comm = outs[0].aval.comm if outs else arrays[0].comm
     return Plan(outs, stage, notes, params, comm, [break_note(n) for n in breaks])
 
@@ -160,14 +166,22 @@ def _cached(arrays):
     if hit is not None and hit[0] is comm:
         _CACHE.move_to_end(ck)
         _STATS["hits"] += 1
-        return hit[1], hit[2], params, key, breaks
+        return hit[1], hit[2], params, hit[3], breaks
     _STATS["misses"] += 1
-    outs, notes = run_passes(_build(order, new, key[1]))
+    with trace_span("plan", "planning", stage="physical"):
+        outs, notes = run_passes(_build(order, new, key[1]))
+    fp = _fingerprint(key, outs)
     if use_cache:
-        _CACHE[ck] = (comm, outs, notes)
+        _CACHE[ck] = (comm, outs, notes, fp)
         if len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
-    return outs, notes, params, key, breaks
+    return outs, notes, params, fp, breaks
+
+
+def _fingerprint(key, outs) -> tuple:
+    """(digest of the plan's template key, whether the plan communicates): what the
+    handshake before a plan compares between ranks. Computed once per cached plan."""
+    return sync.digest(repr(key)), any(n.op in COLLECTIVES for n in topo_order(outs))
 
 
 def plan_cache_info() -> dict:
@@ -190,37 +204,55 @@ def compute(*arrays):
     todo = [a for a in arrays if not a.is_materialized]
     if todo:
         _core.check_same(todo, "compute")
-        outs, notes, params, key, breaks = _cached(todo)
+        outs, notes, params, fp, breaks = _cached(todo)
         comm = todo[0].comm
-        if _debug_level() >= 1 and any(
-                n.op in COLLECTIVES for n in topo_order(outs)):
-            _check_same_plan(key, comm)
-            if comm.rank == 0:
-                print(format_plan(outs, notes, [break_note(n) for n in breaks]))
+        _handshake(comm, fp, todo, params)
+        if _debug_level() >= 1 and fp[1] and comm.rank == 0:
+            print(format_plan(outs, notes, [break_note(n) for n in breaks]))
         _run(todo, outs, params)
     return tuple(arrays)
+
+
+def _handshake(comm, fp, arrays, params) -> None:
+    """Before a plan's first collective, check that every rank runs the same plan, from the
+    same lines, on the same replicated data (``sync.handshake``). Plans that do not
+    communicate need no check, unless they read replicated user data not yet compared."""
+    if comm.size == 1:
+        return
+    data = [(b.loc, b.crc) for b in params if b.crc is not None]
+    if not fp[1] and not data:
+        return
+    locs = "\n".join(a._node.loc for a in arrays)
+    sync.handshake(comm, lambda: _describe(arrays, fp[0]), fp[0], locs, data)
+    for b in params:
+        b.crc = None  # compared once: equal on every rank
+
+
+def _describe(arrays, plan_digest) -> str:
+    """What a compute is, for divergence and timeout reports: each array's last op (the
+    function of a reduction), type and line, and a short digest telling apart plans that
+    read alike."""
+    parts = []
+    for a in arrays[:3]:
+        n = a._node
+        fn = n.attr("fn")
+        label = fn if isinstance(fn, str) else n.op
+        parts.append(f"{label} -> {a.aval.type_str()} at {n.loc}")
+    more = f" and {len(arrays) - 3} more" if len(arrays) > 3 else ""
+    return (f"compute of {', '.join(parts)}{more} "
+            f"[plan {plan_digest[0] & 0xffffffff:08x}]")
 
 
 def _run(todo, outs, params, profile=None):
     comm = todo[0].comm
     dev = _core.torch_device(todo[0].device, comm)
+    memguard.check_plan(outs, comm, dev)  # MemoryError before anything runs, on every rank
     values = execute(outs, comm, dev, [b.value for b in params], profile,
                      trace=_debug_level() >= 2)
     for a, v in zip(todo, values):
         leaf = Node("data", (), {"buf": Buffer(v)}, a.aval, a._node.loc)
         _core.MATERIALIZED[a._node] = leaf
         a._node = leaf
-
-
-def _check_same_plan(key, comm) -> None:
-    """Abort when ranks built different plans (a script that diverged between ranks), which
-    would otherwise deadlock in mismatched collectives. One small all-gather; debug only."""
-    digest = hashlib.sha1(repr(key).encode()).hexdigest()
-    digests = comm.mpi.allgather(digest)
-    if len(set(digests)) != 1:
-        bad = [r for r, d in enumerate(digests) if d != digests[0]]
-        comm.abort(f"lazyheat: ranks {bad} built a different plan than rank 0; every rank must "
-                   "run the same sequence of operations")
 
 
 def explain(*arrays, stage="physical", format="text", analyze=False,  # noqa: A002
@@ -234,7 +266,8 @@ def explain(*arrays, stage="physical", format="text", analyze=False,  # noqa: A0
       axis 0), "json" (the same content, schema ``lazyheat.plan/1``) or "dot" (Graphviz).
     - ``world_size=N``: plan for N ranks in this process (no MPI needed).
     - ``analyze=True``: run the plan (a collective call: every rank must make it) and add the
-      measured time and bytes of every step, min and max over ranks; the arrays are computed.
+      measured time and bytes of every step, min and max over ranks; the arrays are computed,
+      and ``lh.plan``/``lh.explain`` of them still show the plan that computed them.
 
     The text prints on rank 0 only: ``print(lh.explain(z))`` under mpiexec shows it once.
 
@@ -248,11 +281,15 @@ def explain(*arrays, stage="physical", format="text", analyze=False,  # noqa: A0
             raise ValueError("analyze=True runs the plan: world_size must be the actual one")
         if stage != "physical":
             raise ValueError("analyze=True measures the physical plan: use stage='physical'")
-        outs, notes, params, _, breaks = _cached(arrays)
+        outs, notes, params, fp, breaks = _cached(arrays)
         p = Plan(outs, "physical", notes, params, arrays[0].comm,
                  [break_note(n) for n in breaks])
+        _handshake(arrays[0].comm, (fp[0], True), arrays, params)
         profile = {}
+        logical = [a._node for a in arrays]
         _run(arrays, outs, params, profile)
+        for a, node in zip(arrays, logical):
+            _core.ANALYZED[a._node] = node  # lh.plan(a) still shows what analyze ran
         p.measured = _gather_profile(p, profile)
         return render(p, format)
     return render(plan(*arrays, stage=stage, world_size=world_size), format)
@@ -282,6 +319,12 @@ def to_numpy(x) -> np.ndarray:
     """The whole of ``x`` as a NumPy array on every rank."""
     t = x.larray
     if x.split is not None:
+        buf = x._node.attr("buf")
+        data = [(buf.loc, buf.crc)] if buf.crc is not None else []
+        loc = user_location()
+        sync.handshake(x.comm, lambda: f"numpy() of {x.aval.type_str()} at {loc}",
+                       sync.digest(f"numpy {x.aval.struct()}"), loc, data)
+        buf.crc = None
         t = guarded(x.comm, "numpy() gather", cm.redistribute, x.comm, t, x.shape,
                     x.aval.layout, (None, None))
     t = t.detach().cpu()

@@ -32,7 +32,7 @@ def test_plan_cache_never_holds_user_data():
     a = lh.asarray(np.ones(5))
     (a + 1).compute()
     from lazyheat import planner
-    for _, outs, _ in planner._CACHE.values():
+    for _, outs, *_ in planner._CACHE.values():
         assert not any(n.op == "data" for n in topo_order(outs))
 
 

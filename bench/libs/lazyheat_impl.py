@@ -7,12 +7,14 @@ Every workload is written with the public array API and ends in ``compute()`` (o
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
 import torch
 
 import lazyheat as lh
+from lazyheat.runtime import sync
 
 from .. import data
 from ..common import Case
@@ -152,7 +154,27 @@ def overhead(ctx, p):
         t0 = time.perf_counter()
         run()
         warm = time.perf_counter() - t0
+        # the rank handshake before each communicating plan: alone, and the warm loop
+        # with it switched off (LAZYHEAT_CHECK=0), side by side in this run
+        comm = lh.world()
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            sync.handshake(comm, "bench", (1, 2), "bench.py:1")
+        alone = time.perf_counter() - t0
+        previous = os.environ.get("LAZYHEAT_CHECK")
+        os.environ["LAZYHEAT_CHECK"] = "0"
+        try:
+            t0 = time.perf_counter()
+            run()
+            unchecked = time.perf_counter() - t0
+        finally:
+            if previous is None:
+                del os.environ["LAZYHEAT_CHECK"]
+            else:
+                os.environ["LAZYHEAT_CHECK"] = previous
         us = 1e6 / (reps * nodes)
         return {"ops": reps * nodes, "build_us_per_node": build * us,
-                "cold_us_per_node": cold * us, "warm_us_per_node": warm * us}
+                "cold_us_per_node": cold * us, "warm_us_per_node": warm * us,
+                "handshake_us_per_compute": alone * 1e6 / reps,
+                "unchecked_warm_us_per_node": unchecked * us}
     return Case(run, float, extra=extra)

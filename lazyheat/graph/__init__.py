@@ -11,15 +11,20 @@ from .traverse import rebuild, rewrite, topo_order, use_counts, users
 
 class Buffer:
     """A handle on data a rank already holds (a materialized leaf). Hashes by identity so two
-    buffers never share a structural key; ``value`` is the runtime's local tensor."""
+    buffers never share a structural key; ``value`` is the runtime's local tensor.
 
-    __slots__ = ("id", "value", "__weakref__")
+    ``crc``: for data every rank passed in full (``lh.array``), a checksum of it that the
+    next collective step compares between ranks (then reset to None); ``loc``: the user's
+    line that created it, for that comparison's message."""
+
+    __slots__ = ("id", "value", "crc", "loc", "__weakref__")
     _next = 0
 
-    def __init__(self, value):
+    def __init__(self, value, crc=None, loc=""):
         Buffer._next += 1
         self.id = Buffer._next
         self.value = value
+        self.crc, self.loc = crc, loc
 
     def __repr__(self) -> str:
         return f"buf{self.id}"

@@ -8,10 +8,14 @@ from global metadata (avals and the op registry), so every rank computes the sam
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .aval import TupleAval
 from .collectives import allreduce_bytes  # noqa: F401 - re-exported
 from .layout import move_cost, recv_bytes  # noqa: F401 - re-exported: the layout-move costs
 from .ops import COLLECTIVES, USER_DATA, VIEWS, opdef
-from .traverse import use_counts
 
 # nodes that hold no memory of their own: the user's data, and views into other values
 _NO_MEMORY = USER_DATA | VIEWS
@@ -44,37 +48,222 @@ def payload_bytes(node) -> int:
     return sum(i.aval.nbytes for i in node.inputs)
 
 
-def held_bytes(node) -> int:
-    """Bytes the busiest rank holds for ``node``'s value: its aval's block, or a
-    collective's receive buffer where that is larger (a batched all-gather holds every
-    rank's states until it has combined them)."""
+# ---------------------------------------------------------------- memory
+# The peak-memory estimate follows the executor (``runtime/executor.py``) step by step: every
+# node's value is allocated when it runs and freed after its last consumer ran, unless it is
+# an output; the user's data (params) is held throughout; a view (``unbatch``) holds no memory
+# of its own but keeps the value it refers to alive as long as itself. While a collective runs
+# it also holds its send and receive buffers (``COMM_BUFFERS``). Bytes are counted per rank
+# (each rank's own block of every value), and the estimate is the largest over ranks of each
+# rank's own peak, so unbalanced blocks and the ranks that receive the most are both seen.
+#
+# Not counted: intermediates of fused groups (chunk-sized where chunks run; whole blocks
+# where they do not, e.g. on a GPU), torch's own scratch space, and host staging buffers of
+# CUDA values (counted as if on the device). Approximated: movement ops that torch answers
+# with a view of their input (transpose, reshape, basic slices) count as copies of their own
+# size, and their input is freed at its last use, though a view keeps it alive (a small
+# slice of a large temporary holds the whole temporary); on one rank a redistribute or an
+# all-reduce returns its input unchanged, counted here as a copy.
+
+
+def rank_bytes(aval) -> np.ndarray:
+    """Bytes of ``aval``'s value on each rank (int64, one entry per rank): the whole value
+    where it is replicated, each rank's block where it is split; a state sums its parts."""
+    if isinstance(aval, TupleAval):
+        out = rank_bytes(aval.parts[0])
+        for part in aval.parts[1:]:
+            out = out + rank_bytes(part)
+        return out
+    if aval.split is None or not aval.shape[aval.split]:
+        return np.full(aval.comm.size, aval.nbytes, dtype=np.int64)
+    return np.asarray(aval.counts, dtype=np.int64) * (aval.nbytes // aval.shape[aval.split])
+
+
+def _redistribute_running(node, out) -> np.ndarray:
+    src = node.inputs[0].aval
+    if node.aval.comm.size == 1 or src.split is None:
+        return out  # nothing moves (a local slice)
+    inp = rank_bytes(src)
+    if node.aval.split is None:
+        # all-gather straight into the output; a block split along a later axis is first
+        # copied to make the gathered axis leading
+        return out + (inp if src.split != 0 else 0)
+    # all-to-all: the whole block packed into a send buffer, the new block received into one
+    # buffer. Pieces joined along axis 0 in rank order are that buffer; otherwise they are
+    # copied into a fresh output after the send buffer is gone.
+    starts = node.attr("src_starts")
+    in_order = starts is None or list(starts) == sorted(starts)
+    if src.split == 0 and in_order:
+        return inp + out
+    return out + np.maximum(inp, out)
+
+
+def _allreduce_running(node, out) -> np.ndarray:
+    if node.aval.comm.size == 1:
+        return out
+    dt = node.aval.dtype
+    if dt.kind == "f" and dt.itemsize == 2:
+        # MPI has no half types: widened to float32 to send and receive, then narrowed back
+        return 5 * out
+    if dt.kind == "b":
+        return 3 * out  # carried as uint8: a copy to send, the receive buffer, the result
+    return out  # the input is sent from where it lies; the receive buffer is the result
+
+
+def _allgather_running(node, out) -> np.ndarray:
+    return out  # each rank's value is sent from where it lies, received into the output
+
+
+def _batch_running(node, out) -> np.ndarray:
+    """A batched all-gather packs every member's state into one send buffer, receives every
+    rank's packed states, and copies each member's gathered states out of the receive
+    buffer; all-reduce members then combine theirs into their (small) results."""
+    p = node.aval.comm.size
+    payload = sum(rank_bytes(i.aval) for i in node.inputs)
+    reduced = sum((rank_bytes(part) for part, (kind, _) in
+                   zip(node.aval.parts, node.attr("kinds")) if kind == "allreduce"),
+                  np.zeros_like(out))
+    return payload + 2 * p * payload + reduced
+
+
+# What each collective holds while it runs, its output included, given its output's bytes
+# on each rank: the buffers of its kernel in ``runtime/comm.py`` (a new collective adds its
+# rule here; a test checks that every collective has one).
+COMM_BUFFERS = {
+    "redistribute": _redistribute_running,
+    "allreduce": _allreduce_running,
+    "allgather": _allgather_running,
+    "batch_allgather": _batch_running,
+}
+
+
+def running_bytes(node) -> np.ndarray:
+    """Bytes ``node`` holds on each rank while it runs: its value, and for a collective its
+    send and receive buffers too. A collective missing from ``COMM_BUFFERS`` is assumed to
+    pack its inputs into a send buffer and receive into a buffer besides its output."""
+    out = rank_bytes(node.aval)
     d = opdef(node.op)
-    own = node.aval.local_nbytes
-    if d.comm is not None and d.comm.held_bytes is not None:
-        return max(own, d.comm.held_bytes(node))
-    return own
+    if d.comm is None:
+        return out
+    rule = COMM_BUFFERS.get(node.op)
+    if rule is not None:
+        return rule(node, out)
+    return sum((rank_bytes(i.aval) for i in node.inputs), 2 * out)
 
 
-def peak_bytes(order, outputs) -> int:
-    """Largest sum of live values on the busiest rank while the plan runs (inputs held by
-    the user count throughout; fused intermediates live in chunks and are not counted).
-    Values are counted by their avals, states and gathered states included."""
-    uses = use_counts(order)
-    keep = {id(o) for o in outputs}
-    live = sum(n.aval.local_nbytes for n in order if n.op in USER_DATA)
-    peak = live
-    held = {}
-    for n in order:
-        if n.op in _NO_MEMORY:
-            continue
-        held[id(n)] = held_bytes(n)
-        live += held[id(n)]
-        peak = max(peak, live)
+def held_bytes(node) -> int:
+    """Bytes the busiest rank holds while ``node`` runs (see ``running_bytes``)."""
+    return int(running_bytes(node).max())
+
+
+def _last_steps(order, outputs) -> dict:
+    """``id(node) -> index of the last step that needs its memory``; ``len(order)`` for
+    values held to the end (outputs, and values nothing reads, which the executor never
+    drops). A view's referent lives as long as the view."""
+    end = len(order)
+    last = {}
+    for k, n in enumerate(order):
         for i in n.inputs:
-            uses[id(i)] -= 1
-            if uses[id(i)] == 0 and id(i) not in keep and id(i) in held:
-                live -= held[id(i)]
-    return peak
+            last[id(i)] = k
+    for o in outputs:
+        last[id(o)] = end
+    for n in order:
+        last.setdefault(id(n), end)
+    for n in reversed(order):  # users before their inputs: a view's own life is final here
+        if n.op in VIEWS:
+            for i in n.inputs:
+                last[id(i)] = max(last[id(i)], last[id(n)])
+    return last
+
+
+@dataclass(frozen=True)
+class MemoryPeak:
+    """The peak-memory estimate of a plan: ``bytes`` on ``rank`` while step ``step`` of the
+    order runs (-1: before any step). For every rank r: ``per_rank[r]`` is its own peak,
+    ``steps[r]`` the step where it happens, and ``resident[r]`` the bytes of the user's
+    data the plan reads (in memory before the plan runs and after it; part of the peak)."""
+
+    bytes: int
+    rank: int
+    step: int
+    per_rank: tuple
+    steps: tuple
+    resident: tuple
+    order: tuple = field(repr=False)
+    outputs: tuple = field(repr=False)
+
+    def on(self, rank: int) -> MemoryPeak:
+        """The same estimate seen from ``rank``."""
+        return replace(self, bytes=self.per_rank[rank], rank=rank, step=self.steps[rank])
+
+    def added(self) -> tuple:
+        """(bytes, rank): the most memory the plan allocates on any rank beyond the user's
+        data it reads (which exists already), and the lowest rank where that happens."""
+        extra = [b - u for b, u in zip(self.per_rank, self.resident)]
+        r = max(range(len(extra)), key=lambda i: (extra[i], -i))
+        return extra[r], r
+
+    def live(self, n: int = 5) -> list:
+        """The ``n`` largest values live on ``rank`` at the peak, as ``(node, bytes,
+        running)``, largest first; ``running`` marks the node then running, counted with
+        its send and receive buffers."""
+        order, k, r = self.order, self.step, self.rank
+        last = _last_steps(order, self.outputs)
+        found = []
+        for j, m in enumerate(order):
+            if m.op in USER_DATA:
+                found.append((m, int(rank_bytes(m.aval)[r]), False))
+            elif m.op in VIEWS or j > k:
+                continue
+            elif j == k:
+                found.append((m, int(running_bytes(m)[r]), True))
+            elif last[id(m)] >= k:
+                found.append((m, int(rank_bytes(m.aval)[r]), False))
+        found.sort(key=lambda t: -t[1])
+        return found[:n]
+
+
+def memory_peak(order, outputs, rank=None) -> MemoryPeak:
+    """The most bytes live at once while the plan in ``order`` runs, on the busiest rank
+    (``rank=None``: the lowest of the busiest) or on ``rank``: values freed after their last
+    use as the executor frees them, collectives counted with their send and receive
+    buffers. From global metadata only, so every rank computes the same.
+
+    >>> from lazyheat.graph import topo_order
+    >>> from lazyheat.graph.cost import memory_peak
+    >>> x = lh.zeros((4096, 64), split=0, comm=lh.FakeComm(4))   # 256 KiB a rank
+    >>> p = lh.plan(x.resplit(None))                              # all-gather: 1 MiB each
+    >>> memory_peak(topo_order(p.outputs), p.outputs).bytes      # the block + the result
+    1310720
+    """
+    p = outputs[0].aval.comm.size if outputs else 1
+    last = _last_steps(order, outputs)
+    live = np.zeros(p, dtype=np.int64)
+    for n in order:
+        if n.op in USER_DATA:
+            live = live + rank_bytes(n.aval)
+    resident = live
+    peak, at = live.copy(), np.full(p, -1, dtype=np.int64)
+    frees: dict = {}
+    for k, n in enumerate(order):
+        if n.op not in _NO_MEMORY:
+            own = rank_bytes(n.aval)
+            now = live + running_bytes(n)
+            higher = now > peak
+            peak = np.where(higher, now, peak)
+            at = np.where(higher, k, at)
+            live = live + own
+            frees.setdefault(last[id(n)], []).append(own)
+        for own in frees.pop(k, ()):  # values whose last reader just ran
+            live = live - own
+    r = int(np.argmax(peak)) if rank is None else int(rank)
+    return MemoryPeak(int(peak[r]), r, int(at[r]), tuple(peak.tolist()), tuple(at.tolist()),
+                      tuple(resident.tolist()), tuple(order), tuple(outputs))
+
+
+def peak_bytes(order, outputs, rank=None) -> int:
+    """Estimated peak memory of the busiest rank (or of ``rank``): see ``memory_peak``."""
+    return memory_peak(order, outputs, rank).bytes
 
 
 def totals(order, outputs) -> dict:
@@ -89,5 +278,6 @@ def totals(order, outputs) -> dict:
             "peak_bytes_per_rank": peak_bytes(order, outputs)}
 
 
-__all__ = ["allreduce_bytes", "comm_bytes", "comm_bytes_per_rank", "comm_kind", "held_bytes",
-           "is_free", "move_cost", "payload_bytes", "peak_bytes", "recv_bytes", "totals"]
+__all__ = ["COMM_BUFFERS", "MemoryPeak", "allreduce_bytes", "comm_bytes", "comm_bytes_per_rank",
+           "comm_kind", "held_bytes", "is_free", "memory_peak", "move_cost", "payload_bytes",
+           "peak_bytes", "rank_bytes", "recv_bytes", "running_bytes", "totals"]

@@ -22,7 +22,10 @@ def user_location() -> str:
         name = f.f_code.co_filename
         info = _INTERNAL.get(name)
         if info is None:
-            inside = name.startswith(_PKG_DIR) or name.startswith("<frozen")
+            # lazyheat's own modules are not the user's code, except an entry script run as
+            # ``python -m lazyheat ...``, whose lines are what its plans come from
+            inside = (name.startswith(_PKG_DIR) and not name.endswith("__main__.py")) or \
+                name.startswith("<frozen")
             info = _INTERNAL[name] = (inside, os.path.basename(name))
         if not info[0]:
             return f"{info[1]}:{f.f_lineno}"

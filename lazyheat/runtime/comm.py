@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 import time
 
 import numpy as np
@@ -44,15 +45,18 @@ class Comm:
         return f"Comm(rank={self.rank}, size={self.size})"
 
     def abort(self, message: str, code: int = 1):
-        """Print ``message`` and bring every rank of the job down (no rank is left hanging)."""
-        sys.stderr.write(message.rstrip() + "\n")
-        sys.stderr.flush()
+        """Print ``message`` (unless empty: ranks that have nothing of their own to say stay
+        quiet) and bring every rank of the job down (no rank is left hanging)."""
+        if message:
+            sys.stderr.write(message.rstrip() + "\n")
+            sys.stderr.flush()
         sys.stdout.flush()
         if self.size > 1 or MPI.COMM_WORLD.Get_size() > 1:
             # a moment for other ranks failing the same way to print their reason before
             # the abort tears the job down
             time.sleep(1.0)
             MPI.COMM_WORLD.Abort(code)
+            os._exit(code)  # MPI_Abort does not return; should it, this rank still ends
         raise SystemExit(code)
 
 
@@ -76,16 +80,27 @@ _WORLD = None
 
 
 def world() -> Comm:
-    """The world communicator; on first use also sizes torch's thread pool so that ranks
-    sharing a node do not oversubscribe its cores, and installs an excepthook that aborts
-    the whole job when an uncaught exception ends one rank of a multi-rank run."""
+    """The world communicator (set up by ``install_world`` at ``import lazyheat``)."""
+    return _WORLD if _WORLD is not None else install_world()
+
+
+def install_world() -> Comm:
+    """Set up the world communicator when lazyheat is imported, before any user code can
+    fail: size torch's thread pool so that ranks sharing a node do not oversubscribe its
+    cores, install an excepthook that ends the whole job when an uncaught exception ends
+    one rank of a multi-rank run, and arm the end-of-script handshake (``sync``). Local
+    calls only, except the control communicator's duplication, which is posted (not
+    waited for) on every rank alike."""
     global _WORLD
     if _WORLD is None:
+        from . import sync  # runtime-internal; imported here so sync may use comm helpers
+
         _WORLD = Comm(MPI.COMM_WORLD)
         if _WORLD.size > 1:
             if "OMP_NUM_THREADS" not in os.environ:
                 torch.set_num_threads(max(1, (os.cpu_count() or 1) // _ranks_on_node()))
             _install_excepthook(_WORLD)
+        sync.install(_WORLD)
     return _WORLD
 
 
@@ -101,13 +116,37 @@ def _ranks_on_node() -> int:
     return MPI.COMM_WORLD.Get_size()
 
 
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+# installed libraries and the standard library: frames there are not the user's code
+_LIB_DIRS = tuple({os.path.join(p, "") for p in (sysconfig.get_paths()["stdlib"],
+                                                sysconfig.get_paths()["purelib"],
+                                                sysconfig.get_paths()["platlib"])})
+
+
+def _user_line(tb) -> str:
+    """``file:line`` of the innermost traceback frame in the user's code: outside lazyheat
+    and, where there is one, outside installed libraries (NumPy's allocator is not where a
+    user looks for the cause)."""
+    where = fallback = ""
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if not name.startswith(_PKG_DIR) and not name.startswith("<frozen"):
+            here = f"{os.path.basename(name)}:{tb.tb_lineno}"
+            fallback = here
+            if not name.startswith(_LIB_DIRS):
+                where = here
+        tb = tb.tb_next
+    return where or fallback
+
+
 def _install_excepthook(comm: Comm) -> None:
     previous = sys.excepthook
 
     def hook(kind, value, tb):
         previous(kind, value, tb)
-        comm.abort(f"lazyheat: rank {comm.rank} failed: {kind.__name__}: {value}; "
-                   "aborting all ranks")
+        where = _user_line(tb)
+        comm.abort(f"lazyheat: rank {comm.rank} failed{' at ' + where if where else ''}: "
+                   f"{kind.__name__}: {value}; aborting all ranks")
 
     sys.excepthook = hook
 

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 import torch
 
 from ..graph import topo_order, use_counts
-from ..graph.ops import USER_DATA
+from ..graph.ops import COLLECTIVES, USER_DATA
 from . import comm as cm
 from . import fused as F  # noqa: F401 - also registers the "fused" kernel
 from . import kernels as K
+from . import sync
+from .trace import step_hook
 
 
 @dataclass
@@ -59,10 +61,19 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
     ctx = Context(comm, torch.device(device), tuple(params))
     kernels = K.KERNELS
     vals = {}
+    # a trace or a progress bar sees each step; None (one test per step) when both are off
+    hook = step_hook(order, comm)
+    # the watchdog ends the job when one collective waits past LAZYHEAT_TIMEOUT (a rank
+    # died or hangs); local kernels are never timed out, however long they take
+    watch = sync.WATCH if comm.size > 1 else None
+    if watch is not None:
+        sync.start_watchdog(comm)
     # Memory planning: a fused kernel whose output spans several chunks may overwrite an
     # input at its last use, when no live value and no user data shares that buffer.
     for n in order:
         t0 = time.perf_counter()
+        if watch is not None:
+            watch.since, watch.node = t0, (n if n.op in COLLECTIVES else None)
         if n.op == "fused" and n.attr("closer") is None:
             ctx.donated = _donatable(n, vals, uses, keep, params, order)
         try:
@@ -74,6 +85,8 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
             comm.abort(f"lazyheat: rank {comm.rank} failed in {at.op} "
                        f"({at.aval.type_str()}) from {at.loc}: {type(exc).__name__}: {exc}")
         ctx.donated = ()
+        if hook is not None:
+            hook(n, t0)
         if profile is not None:
             profile[id(n)] = time.perf_counter() - t0
         if trace and comm.rank == 0:
@@ -83,6 +96,8 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
             uses[id(i)] -= 1
             if uses[id(i)] == 0 and id(i) not in keep:
                 del vals[id(i)]
+    if watch is not None:
+        watch.node = None
     return [vals[id(o)] for o in outputs]
 
 
