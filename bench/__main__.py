@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -42,6 +43,20 @@ WARMUPS = {"lazyheat-compiled": 2}
 DEFAULT_TOL = 1e-3  # relative; float32 sums in different orders differ by about 1e-5
 
 
+def _load_launcher():
+    """lazyheat's launcher helpers (``lazyheat/_launcher.py``: pure standard library), loaded
+    on their own: importing the lazyheat package would load torch and start MPI in this
+    driver, which only starts processes."""
+    spec = importlib.util.spec_from_file_location("_lazyheat_launcher",
+                                                  ROOT / "lazyheat" / "_launcher.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+launcher = _load_launcher()
+
+
 def threads_of(config: str, r: int) -> int:
     """Threads per process: 1 per MPI rank or Dask worker/thread, R for one-process peers."""
     return 1 if config in MPI or config.startswith("dask") else r
@@ -56,7 +71,9 @@ def command(args, config, r, workloads) -> list[str]:
     if args.size_scale != 1.0:
         cmd += ["--size-scale", str(args.size_scale)]
     if config in MPI:
-        cmd = [args.mpiexec, "-n", str(r)] + cmd
+        # -n R, the flags the launcher's flavour needs (Open MPI: --oversubscribe beyond the
+        # cores, --allow-run-as-root as root), then LAZYHEAT_MPIEXEC_ARGS
+        cmd = launcher.launch_command(r, cmd, args.mpiexec, flavour=args.mpi_flavour)
     return cmd
 
 
@@ -80,6 +97,8 @@ def run_one(args, config, r, workloads, log) -> list[dict]:
         return rows
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
                OPENBLAS_NUM_THREADS=str(threads), PYTHONPATH=str(ROOT))
+    if config in MPI:  # a nested launch must not join an MPI job this driver runs in
+        env = launcher.child_env(env, flavour=args.mpi_flavour)
     env.update(CONFIG_ENV.get(config, {}))
     cmd = command(args, config, r, workloads)
     # the recorded command carries the configuration's variables, so that it can be rerun
@@ -175,14 +194,22 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     ap.add_argument("--python", default=sys.executable,
                     help="interpreter of the benchmark environment (default: this one)")
-    ap.add_argument("--mpiexec", default=None, help="default: the mpiexec beside --python")
+    ap.add_argument("--mpiexec", default=None,
+                    help="launcher of the MPI configurations, a command that may have words "
+                    "of its own (e.g. 'srun --mpi=pmix'); default: $LAZYHEAT_MPIEXEC, else the "
+                    "mpiexec beside --python, else mpiexec on PATH. -n R and the flags its "
+                    "flavour needs are added, then $LAZYHEAT_MPIEXEC_ARGS")
     ap.add_argument("--publish", action="store_true",
                     help="also copy RESULTS.md and ratios.png to bench/ (to commit)")
     ap.add_argument("--size-scale", type=float, default=1.0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     args.repeats = max(args.repeats, 1)
     args.timeout = args.timeout or (60.0 if args.quick else 300.0)
-    args.mpiexec = args.mpiexec or str(Path(args.python).parent / "mpiexec")
+    found = launcher.find_mpiexec(python=args.python)
+    # without any launcher the MPI rows fail, each with the reason, as before
+    args.mpiexec = args.mpiexec or (shlex.join(found) if found else
+                                    str(Path(args.python).parent / "mpiexec"))
+    args.mpi_flavour = launcher.mpi_flavour(args.mpiexec)
     # --quick leaves the fusion micro-table out of "all" (name it to get it)
     names = data.WORKLOADS + ([] if args.quick else ["fusion"]) + \
         [w for w in args.workloads if w == "fusion"] if "all" in args.workloads \
@@ -220,7 +247,8 @@ def main(argv=None) -> int:
     bad = check(rows)
     meta = {"started": started, "wall_s": round(time.perf_counter() - t0, 1),
             "argv": "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:]),
-            "python": args.python, "mpiexec": args.mpiexec, "quick": args.quick,
+            "python": args.python, "mpiexec": args.mpiexec, "mpi_flavour": args.mpi_flavour,
+            "quick": args.quick,
             "size_scale": args.size_scale, "repeats": args.repeats, "warmups": WARMUPS,
             "machine": report.machine(), "platform": platform.platform(),
             "lazyheat_commit": git_version(),
