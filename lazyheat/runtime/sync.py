@@ -90,6 +90,10 @@ class _Control:
         self.comm = comm
         self.ctl, self.ready = comm.mpi.Idup()
         self.sends = []
+        # the handshake's buffers: 4 words and their negations (reused; one handshake at
+        # a time per communicator)
+        self.send = np.zeros(8, dtype=np.int64)
+        self.recv = np.zeros(8, dtype=np.int64)
 
     def get(self, what: str, patient: bool = False):
         if self.ready is not None:
@@ -125,19 +129,27 @@ def handshake(comm, what: str, plan_digest=(0, 0), locs: str = "", data=()) -> N
     ctl = _control(comm, what)
     loc_crc = zlib.crc32(locs.encode()) if mode == "full" else 0
     data_crc = zlib.crc32(repr([c for _, c in data]).encode()) if data else 0
-    v = np.array([*plan_digest, loc_crc, data_crc], dtype=np.int64)
-    both = np.concatenate([v, -v])
-    out = np.empty_like(both)
+    if _agree(ctl, comm, what, (*plan_digest, loc_crc, data_crc)):
+        return
+    _diverged(comm, ctl, _text(what), locs if mode == "full" else "", data)
+
+
+def _agree(ctl, comm, what, words) -> bool:
+    """One all-reduce (MIN over the words and their negations) on the control
+    communicator: True when every rank contributed the same words."""
+    n = len(words)
+    both = ctl.send
+    both[:n] = words
+    both[n:] = [-w for w in words]
+    out = ctl.recv
     req = ctl.ctl.Iallreduce(both, out, op=MPI.MIN)
     if trace.ACTIVE:
         with trace.span("handshake", "wait", step=_text(what)):
             _wait(req, comm, ctl, what)
     else:
         _wait(req, comm, ctl, what)
-    n = v.size
-    if np.array_equal(out[:n], -out[n:]):
-        return
-    _diverged(comm, ctl, _text(what), locs if mode == "full" else "", data)
+    got = out.tolist()
+    return got[:n] == [-w for w in got[n:]]
 
 
 def _text(what) -> str:
@@ -193,12 +205,11 @@ def _wait(req, comm, ctl, what) -> None:
     """Poll ``req`` until it completes: spin briefly (a handshake among ready ranks takes
     microseconds), then sleep with growing pauses (oversubscribed ranks give their core
     away), answering timeout probes; past ``LAZYHEAT_TIMEOUT`` report and end the job."""
-    for _ in range(200):
-        if req.Test():
-            return
+    if _spin(req):
+        return
     limit = timeout()
     start = time.monotonic()
-    pause = 1e-5
+    pause = 1e-4
     while not req.Test():
         time.sleep(pause)
         pause = min(pause * 2, 2e-3)
@@ -206,6 +217,28 @@ def _wait(req, comm, ctl, what) -> None:
             _answer_probes(ctl, what)
         if 0 < limit < time.monotonic() - start:
             _timed_out(comm, ctl, what, limit)
+
+
+SPIN_SECONDS = 2e-3
+
+
+def _spin(req) -> bool:
+    """Poll ``req`` for up to ``SPIN_SECONDS``, yielding the core now and then: ranks that
+    arrive within that time (the common case: they run the same program) meet without the
+    latency of a sleep (Linux sleeps at least ~50 us); oversubscribed ranks still let the
+    others run."""
+    deadline = 0.0
+    k = 0
+    while not req.Test():
+        k += 1
+        if k & 15 == 0:
+            now = time.perf_counter()
+            if not deadline:
+                deadline = now + SPIN_SECONDS
+            elif now > deadline:
+                return False
+            os.sched_yield()
+    return True
 
 
 def _answer_probes(ctl, what) -> None:
@@ -305,12 +338,13 @@ def _at_exit(comm) -> None:
         return
     if comm.size > 1 and check_mode() != "off":
         ctl = _control(comm, FINISHED, patient=True)
-        v = np.array([*digest(FINISHED), 0, 0], dtype=np.int64)
-        both = np.concatenate([v, -v])
-        out = np.empty_like(both)
-        req = ctl.ctl.Iallreduce(both, out, op=MPI.MIN)
+        words = [*digest(FINISHED), 0, 0]
+        ctl.send[:4] = words
+        ctl.send[4:] = [-w for w in words]
+        req = ctl.ctl.Iallreduce(ctl.send, ctl.recv, op=MPI.MIN)
         _wait_forever(req, ctl)
-        if not np.array_equal(out[:v.size], -out[v.size:]):
+        got = ctl.recv.tolist()
+        if got[:4] != [-w for w in got[4:]]:
             _diverged(comm, ctl, FINISHED, "", ())
     for fn in _CLEAN_EXIT:
         fn()
