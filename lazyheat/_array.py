@@ -92,7 +92,11 @@ class LazyArray:
         its metadata, nothing computed. See ``lazyheat.printing``."""
         return printing.array_repr(self)
 
-    __str__ = __repr__  # print(x) shows what repr(x) does, as HeAT prints a DNDarray
+    def __str__(self) -> str:
+        """What ``print(x)`` shows: ``repr(x)`` on rank 0 and '' elsewhere, lazy arrays
+        included, so a job prints each array once (as HeAT prints a DNDarray)."""
+        text = printing.array_repr(self)
+        return text if self.comm.rank == 0 else ""
 
     def __len__(self) -> int:
         if not self.shape:
