@@ -11,6 +11,7 @@
 
 from . import (
                        _methods,  # noqa: F401  (attaches LazyArray's operators and methods)
+                       io,
                        random,
 )
 from ._array import LazyArray
@@ -48,6 +49,8 @@ from .graph.dtypes import (
                        int64,
                        uint8,
 )
+from .io import *  # noqa: F403
+from .io import __all__ as _io_all
 from .linalg import dot, matmul, permute_dims, transpose
 from .manipulation import balance, concatenate, expand_dims, reshape, resplit, squeeze, stack
 from .planner import Plan, clear_plan_cache, compute, explain, plan, plan_cache_info
@@ -60,7 +63,8 @@ DNDarray = LazyArray
 bool = bool_  # noqa: A001 - NumPy-style dtype name
 __version__ = "0.1.0"
 
-__all__ = list(_ew_all) + list(_red_all) + [
+__all__ = list(_ew_all) + list(_red_all) + list(_io_all) + [
+    "io",
     "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "use_device", "random",
     "compute", "explain", "plan", "Plan", "plan_cache_info", "clear_plan_cache",
     "trace",

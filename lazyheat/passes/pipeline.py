@@ -1,8 +1,9 @@
 """The pass pipeline, from the logical graph to the physical plan, in one ordered list.
 
 1. **logical**: common subexpressions shared (re-planned for another world size on request);
-2. **optimized**: constants folded, linear reductions pushed through transposes and sums
-   (``rewrite``), common subexpressions again;
+2. **optimized**: constants folded, slices and resplits of file loads folded into the reads
+   (``pushdown``), linear reductions pushed through transposes and sums (``rewrite``),
+   common subexpressions again;
 3. **physical**: distribution lowering (block-local ops and explicit collectives), CSE,
    all-reduces of partial sums moved to where they move the fewest bytes (``partial``),
    batching of small reduction collectives, fusion of elementwise groups.
@@ -21,6 +22,7 @@ from .fold import fold_constants
 from .fuse import fuse
 from .lower import lower
 from .partial import place_allreduces
+from .pushdown import push_into_reads
 from .retarget import retarget
 from .rewrite import push_reductions
 from .verify import VerifyError, verify
@@ -56,6 +58,9 @@ def run_passes(logical, stage="physical", comm=None, evaluate=None, verify_each=
         outs = checked("fold", outs)
         if folded:
             notes.append(f"{folded} elementwise op(s) on constants folded")
+    outs, read = push_into_reads(outs)
+    outs = checked("pushdown", outs)
+    notes += read
     outs, pushed = push_reductions(outs)
     notes += pushed
     outs = checked("cse", eliminate_common_subexpressions(checked("rewrite", outs)))

@@ -18,7 +18,16 @@ re-exported here with the kernels other modules call directly.
 from __future__ import annotations
 
 # importing the families registers their kernels
-from . import collectives, elementwise, leaves, movement, reduce, scan, select  # noqa: F401
+from . import (  # noqa: F401
+    collectives,
+    elementwise,
+    io,
+    leaves,
+    movement,
+    reduce,
+    scan,
+    select,
+)
 from .elementwise import k_ewise, operands  # noqa: F401 - re-exported
 from .reduce import k_reduce, local_moments, moments, reduce_local  # noqa: F401
 from .registry import KERNELS, TORCH_DTYPES, kernel, local_offset, tdtype  # noqa: F401
