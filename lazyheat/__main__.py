@@ -19,6 +19,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -29,8 +30,15 @@ def demo(rows: int, cols: int, seed: int) -> int:
 
     comm = lh.world()
     say = print if comm.rank == 0 else (lambda *a, **k: None)
+    # the input: generated, written to a file (every rank writes its own rows), then read
+    # back lazily; each rank reads only its block when the plan runs
+    where = tempfile.mkdtemp(prefix="lazyheat-demo-") if comm.rank == 0 else None
+    where = comm.mpi.bcast(where, root=0) if comm.size > 1 else where
+    path = os.path.join(where, "measurements.npy")
+    lh.save_npy(lh.random.randn(rows, cols, split=0, seed=seed) * 3.0 + 1.0, path)
+    say(f"lazyheat demo: wrote {path} ({rows * cols * 4 / 1e6:.1f} MB)")
     t0 = time.perf_counter()
-    x = lh.random.randn(rows, cols, split=0, seed=seed) * 3.0 + 1.0
+    x = lh.load_npy(path, split=0)
     mu, sigma = x.mean(axis=0), x.std(axis=0)
     z = (x - mu) / sigma
     gram = z.T @ z / rows
@@ -53,6 +61,10 @@ def demo(rows: int, cols: int, seed: int) -> int:
     say("correlation matrix (Gram of standardized X / n):")
     say(g)
     say(f"\nchecked against NumPy: {'ok' if ok else 'MISMATCH'}; {elapsed:.3f} s")
+    if comm.size > 1:
+        comm.mpi.barrier()  # every rank has read the file before it goes
+    if comm.rank == 0:
+        shutil.rmtree(where, ignore_errors=True)
     return 0 if ok else 1
 
 

@@ -16,6 +16,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pytest
 from _launch import ROOT, child_env, mpirun, require_mpiexec, tail
 
@@ -100,6 +101,21 @@ FAULTS = {
         print("RESULT", x.sum().item(), flush=True)
         """, ["LAZYHEAT_TIMEOUT", "rank 1: never arrived", "a_rank_blocked_outside_lazyheat.py:11"],
         {"LAZYHEAT_TIMEOUT": "4"}),
+    "a failure while a file is being saved": ("""
+        from lazyheat.runtime.io import BACKENDS
+        npy = BACKENDS["npy"]
+        write = type(npy).write
+        def failing(self, job):
+            if job.rank == job.size - 1:
+                raise OSError("No space left on device")
+            write(self, job)
+        type(npy).write = failing
+        target = sys.argv[1]
+        np.save(target, np.zeros(3))  # the previous file, which must survive
+        lh.save_npy(lh.arange(1000, split=0), target, overwrite=True)
+        print("RESULT saved", flush=True)
+        """, ["No space left on device", "nothing was written",
+              "a_failure_while_a_file_is_being_saved.py:18"], {}),
     "SIGKILL of a rank mid-plan": ("""
         import threading
         if rank == 1:
@@ -143,7 +159,8 @@ def test_fault_ends_the_job_clearly(tmp_path, fault, ranks, monkeypatch):
     script = tmp_path / _script_name(fault)
     script.write_text(textwrap.dedent(HEAD) + textwrap.dedent(body))
     t0 = time.monotonic()
-    proc = mpirun(ranks, [str(script)], timeout=TIMEOUT)
+    target = tmp_path / "saved.npy"
+    proc = mpirun(ranks, [str(script), str(target)], timeout=TIMEOUT)
     seconds = time.monotonic() - t0
     _record(fault, ranks, proc.returncode, seconds)
     out = proc.stdout
@@ -151,6 +168,9 @@ def test_fault_ends_the_job_clearly(tmp_path, fault, ranks, monkeypatch):
     for text in expected:
         assert text in out, f"{text!r} missing:\n{tail(out)}"
     _results_right(out)
+    if target.exists():  # the save never replaced the previous file, and left no temporary
+        assert np.load(target).tolist() == [0.0, 0.0, 0.0]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 @pytest.mark.parametrize("ranks", RANKS)
