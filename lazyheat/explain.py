@@ -164,7 +164,9 @@ def text_of(doc) -> str:
     lines.append(f"totals: {t['kernels']} kernels ({t['fused_kernels']} fused, "
                  f"{t['fused_ops']} ops in them), {t['collectives']} collectives, "
                  f"{t['bytes_moved_per_rank']} B moved per rank (max), "
-                 f"peak ~{_mb(t['peak_bytes_per_rank'])} per rank (estimate)")
+                 f"peak ~{_mb(t['peak_bytes_per_rank'])} per rank (estimate)"
+                 + (f", {_mb(t['bytes_read_per_rank'])} read from files per rank (max)"
+                    if t.get("bytes_read_per_rank") else ""))
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from .aval import TupleAval
 from .collectives import allreduce_bytes  # noqa: F401 - re-exported
 from .layout import move_cost, recv_bytes  # noqa: F401 - re-exported: the layout-move costs
-from .ops import COLLECTIVES, USER_DATA, VIEWS, opdef
+from .ops import COLLECTIVES, USER_DATA, VIEWS, Group, opdef
 
 # nodes that hold no memory of their own: the user's data, and views into other values
 _NO_MEMORY = USER_DATA | VIEWS
@@ -275,6 +275,8 @@ def totals(order, outputs) -> dict:
             "fused_ops": sum(len(n.attr("members")) for n in fused),
             "collectives": len(comms),
             "bytes_moved_per_rank": sum(comm_bytes(n) for n in comms),
+            "bytes_read_per_rank": sum(n.aval.local_nbytes for n in order
+                                       if opdef(n.op).group is Group.LEAF and n.attr("region")),
             "peak_bytes_per_rank": peak_bytes(order, outputs)}
 
 
