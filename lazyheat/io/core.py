@@ -52,6 +52,10 @@ def _agreed(comm, fn):
     return out
 
 
+def _message(exc) -> str:
+    return str(exc.args[0]) if exc.args else str(exc)
+
+
 def _where(fn_name, path, key) -> str:
     return f"{fn_name}({os.fspath(path)!r}{', ' + repr(key) if key else ''})"
 
@@ -74,7 +78,7 @@ def load(fmt: str, path, key: str = "", split=0, dtype=None, device=None, comm=N
     try:
         meta = _agreed(comm, lambda: b.meta(path, key, opts))
     except (FileNotFoundError, KeyError, ValueError, TypeError, OSError, ImportError) as exc:
-        raise op_error(type(exc), f"load_{fmt}", str(exc).strip("'\"")) from None
+        raise op_error(type(exc), f"load_{fmt}", _message(exc)) from None
     shape = tuple(int(s) for s in meta.shape)
     try:
         file_dtype = dt.as_dtype(meta.dtype)
@@ -93,12 +97,8 @@ def load(fmt: str, path, key: str = "", split=0, dtype=None, device=None, comm=N
     return _core.make("load", (), attrs, aval)
 
 
-def load_any(path, *args, **kwargs):
-    """``load`` with the format chosen by the file's extension (as HeAT's ``ht.load``)."""
-    return load(_format_of(path), path, *args, **kwargs)
-
-
-def _format_of(path) -> str:
+def format_of(path) -> str:
+    """The format a path's extension names (``BACKENDS[...].suffixes``)."""
     name = os.fspath(path).rstrip("/").lower()
     for fmt, b in BACKENDS.items():
         if any(name.endswith(s) for s in b.suffixes):
@@ -139,8 +139,8 @@ def save(fmt: str, x, path, key: str = "", overwrite: bool = False, options=None
     try:
         tmp = _agreed(comm, check_target)
     except (FileExistsError, FileNotFoundError) as exc:
-        raise op_error(type(exc), f"save_{fmt}", str(exc).strip("'\"")) from None
-    x = _laid_out_for(b, x)
+        raise op_error(type(exc), f"save_{fmt}", _message(exc)) from None
+    x = _laid_out_for(b, x, options)
     x.compute()
     job = _job(b, x, tmp, key, options)
     ok = _step(comm, "prepare", lambda: b.prepare(job) if comm.rank == 0 else None)
@@ -160,12 +160,7 @@ def save(fmt: str, x, path, key: str = "", overwrite: bool = False, options=None
         raise kind(f"{what} failed on rank {rank}: {msg}; nothing was written to {path}")
 
 
-def save_any(x, path, *args, **kwargs) -> None:
-    """``save`` with the format chosen by the file's extension (as HeAT's ``ht.save``)."""
-    save(_format_of(path), x, path, *args, **kwargs)
-
-
-def _laid_out_for(b, x):
+def _laid_out_for(b, x, options=None):
     """``x`` laid out as backend ``b`` writes it: rows in rank order along axis 0 (and,
     for chunked formats, every rank's block a whole number of chunks)."""
     if not b.rows_only or x.split is None or x.ndim == 0:
@@ -175,8 +170,8 @@ def _laid_out_for(b, x):
     counts = balanced_counts(n, p)
     multiple = getattr(b, "row_multiple", None)
     if multiple is not None:
-        c = max(1, int(multiple(x.shape, np.dtype(x.dtype.name if x.dtype.name != "bfloat16"
-                                                  else "float32"), p)))
+        np_dtype = np.dtype(x.dtype.name if x.dtype.name != "bfloat16" else "float32")
+        c = max(1, int(multiple(x.shape, np_dtype, p, dict(options or {}))))
         counts = _chunked_counts(n, p, c)
     if x.split == 0 and tuple(x.aval.counts) == tuple(counts):
         return x

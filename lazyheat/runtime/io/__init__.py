@@ -9,7 +9,14 @@ only matters to the format that needs it (``need`` names the extra to install).
 
 from __future__ import annotations
 
-from . import npy_format  # noqa: F401 - each module registers its backend
+from . import (  # noqa: F401 - each module registers its backend
+    csv_format,
+    hdf5_format,
+    netcdf_format,
+    npy_format,
+    parquet_format,
+    zarr_format,
+)
 from .base import BACKENDS, Backend, IOProblem, Meta, WriteJob, backend, need, register_backend
 
 __all__ = ["BACKENDS", "Backend", "IOProblem", "Meta", "WriteJob", "backend", "need",

@@ -2,8 +2,8 @@
 
 Reads map the file (``np.load(mmap_mode="r")``) and copy the hyperslab: only the pages it
 touches are read. Writes: rank 0 writes the header and sizes the file (sparse, nothing
-written yet), then every rank maps it and writes its rows, in parallel; C order, so a rank's
-rows are one contiguous byte range.
+written yet), then every rank writes its rows at their offset, in parallel; C order, so a
+rank's rows are one contiguous byte range.
 """
 
 from __future__ import annotations
@@ -63,13 +63,21 @@ class Npy(Backend):
             return  # a replicated array: rank 0 writes it whole
         if job.block is None or job.block.size == 0:
             return
-        out = np.load(job.path, mmap_mode="r+")
-        if job.split is None or job.block.ndim == 0:
-            out[...] = job.block
-        else:
-            out[job.offset:job.offset + job.block.shape[0]] = job.block
-        out.flush()
-        del out
+        # this rank's rows are one byte range of the C-order data: one positional write
+        # (through the page cache, like np.save; close() makes it visible to other nodes
+        # on NFS-like file systems before rank 0 renames the file)
+        start = np.load(job.path, mmap_mode="r").offset
+        if job.split is not None and job.block.ndim:
+            row = job.block[0].nbytes if job.block.shape[0] else 0
+            start += job.offset * row
+        data = memoryview(np.ascontiguousarray(job.block)).cast("B")
+        fd = os.open(job.path, os.O_WRONLY)
+        try:
+            done = 0
+            while done < len(data):
+                done += os.pwrite(fd, data[done:], start + done)
+        finally:
+            os.close(fd)
 
 
 register_backend(Npy())

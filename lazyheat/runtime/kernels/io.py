@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..io import backend
+from ..io import IOProblem, backend
 from .registry import kernel, local_offset, tdtype
 
 
@@ -34,10 +34,13 @@ def k_load(node, args, ctx):
     if 0 in shape:
         return torch.empty(shape, dtype=dtype, device=ctx.device)
     meta = node.attr("meta").meta
-    arr = backend(node.attr("fmt")).read(node.attr("path"), node.attr("key"),
-                                          block_index(node, ctx.rank), meta,
-                                          node.attr("options"))
-    arr = np.ascontiguousarray(arr)
+    try:
+        arr = backend(node.attr("fmt")).read(node.attr("path"), node.attr("key"),
+                                              block_index(node, ctx.rank), meta,
+                                              node.attr("options"))
+    except IOProblem as exc:  # a damaged chunk or row group: the error class it names
+        raise exc.kind(str(exc)) from None
+    arr = np.require(arr, requirements="C")  # keeps 0-d arrays 0-d
     if tuple(arr.shape) != tuple(shape):
         raise ValueError(f"{node.attr('path')}: read {arr.shape} where {shape} was planned "
                          "(did the file change since it was opened?)")
