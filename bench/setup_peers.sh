@@ -5,7 +5,7 @@
 #
 # The order of the steps matters:
 # 1. CPU torch 2.13.0 first and alone, so that nothing later makes pip pick a CUDA build.
-# 2. lazyheat editable with [mpi,bench]: mpich/mpiexec, dask[array], distributed,
+# 2. lazyheat editable with [mpi,bench]: mpich/mpiexec, dask[array,dataframe], pandas, the I/O libraries, distributed,
 #    scikit-learn, matplotlib.
 # 3. HeAT 1.9.0 with --no-deps --ignore-requires-python: heat 1.9.0 accepts torch 2.13 but
 #    declares Python >= 3.12 (it runs on 3.11); heat 1.8.0, what plain `pip install heat`
