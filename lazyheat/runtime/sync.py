@@ -197,7 +197,9 @@ def _divergence_message(descs) -> str:
                 "constants, shapes or dtypes)")
     return ("lazyheat: ranks diverged: they reached different collective steps, which would "
             "pair mismatched communication. Every rank must run the same lazyheat operations "
-            "in the same order:\n" + "\n".join(lines) + hint)
+            "in the same order:\n" + "\n".join(lines) + hint +
+            "\n  (a value used on one rank only, such as a print under `if rank == 0:`, "
+            "must still be computed on every rank: compute it before the `if`)")
 
 
 # ---------------------------------------------------------------- waiting with a deadline
