@@ -32,6 +32,8 @@ import numpy as np
 import lazyheat as lh
 from mpi4py import MPI
 rank, size = MPI.COMM_WORLD.rank, MPI.COMM_WORLD.size
+def out(value):  # one write per line: ranks' lines do not interleave
+    sys.stdout.write(f"RESULT {value}\\n"); sys.stdout.flush()
 """
 
 # name -> (script body, what the output must contain, extra environment)
@@ -40,66 +42,66 @@ FAULTS = {
         n = 4 * size
         base = lh.full((n,), 2, dtype=lh.int64, split=0)
         exponent = lh.where(lh.arange(n, split=0) < n - 1, 1, -1)  # -1 only in the last block
-        print("RESULT", (base ** exponent).sum().item(), flush=True)
-        """, ["failed in power", "kernel_exception_on_one_rank.py:11"], {}),
+        out((base ** exponent).sum().item())
+        """, ["failed in power", "kernel_exception_on_one_rank.py:13"], {}),
     "exception before the first lazyheat call": ("""
         if rank == 1:
             raise RuntimeError("bad input file")
         x = lh.arange(100, split=0)
-        print("RESULT", x.sum().item(), flush=True)
-        """, ["rank 1 failed at exception_before_the_first_lazyheat_call.py:9",
+        out(x.sum().item())
+        """, ["rank 1 failed at exception_before_the_first_lazyheat_call.py:11",
               "bad input file"], {}),
     "MemoryError on one rank": ("""
         x = lh.arange(100, split=0)
         if rank == size - 1:
             big = np.ones(10**14)  # far more than any node holds
-        print("RESULT", x.sum().item(), flush=True)
-        """, ["MemoryError", "memoryerror_on_one_rank.py:10"], {}),
+        out(x.sum().item())
+        """, ["MemoryError", "memoryerror_on_one_rank.py:12"], {}),
     "rank 0 computes an extra max() first": ("""
         x = lh.arange(100, split=0, dtype=lh.float32)
         if rank == 0:
-            print("RESULT", x.max().item(), flush=True)
-        print("RESULT", x.sum().item(), flush=True)
-        """, ["diverged", "max -> f32[] at rank_0_computes_an_extra_max_first.py:10"], {}),
+            out(x.max().item())
+        out(x.sum().item())
+        """, ["diverged", "max -> f32[] at rank_0_computes_an_extra_max_first.py:12"], {}),
     "extra compute in the middle of a loop": ("""
         x = lh.arange(100, split=0, dtype=lh.float32)
         for i in range(6):
-            print("RESULT", (x * i).sum().item(), flush=True)
+            out((x * i).sum().item())
             if i == 3 and rank == size - 1:
                 (x - i).max().item()
-        """, ["diverged", "extra_compute_in_the_middle_of_a_loop.py:12"], {}),
+        """, ["diverged", "extra_compute_in_the_middle_of_a_loop.py:14"], {}),
     "sum on one rank, max on the others": ("""
         x = lh.arange(100, split=0, dtype=lh.float32)
         v = x.sum() if rank == 0 else x.max()
-        print("RESULT", v.item(), flush=True)
+        out(v.item())
         """, ["diverged", "rank 0: compute of sum", "max -> f32[]"], {}),
     "only rank 0 computes": ("""
         x = lh.arange(100, split=0, dtype=lh.float32)
         if rank == 0:
-            print("RESULT", x.sum().item(), flush=True)
-        """, ["finished its script", "only_rank_0_computes.py:10"], {}),
+            out(x.sum().item())
+        """, ["finished its script", "only_rank_0_computes.py:12"], {}),
     "caught exception skips a compute": ("""
         x = lh.arange(100, split=0, dtype=lh.float32)
         y = lh.arange(100, split=0, dtype=lh.float32) * 2
         try:
             if rank == 1:
                 raise KeyError("missing")
-            print("RESULT", x.sum().item(), flush=True)
+            out(x.sum().item())
         except KeyError:
             pass
-        print("RESULT", y.sum().item(), flush=True)
-        """, ["diverged", "caught_exception_skips_a_compute.py:13",
-              "caught_exception_skips_a_compute.py:16"], {}),
+        out(y.sum().item())
+        """, ["diverged", "caught_exception_skips_a_compute.py:15",
+              "caught_exception_skips_a_compute.py:18"], {}),
     "lh.array data differs between ranks": ("""
         x = lh.array(np.full(4, rank), split=0)
-        print("RESULT", x.numpy().tolist(), flush=True)
-        """, ["differs between ranks", "lh_array_data_differs_between_ranks.py:8"], {}),
+        out(x.numpy().tolist())
+        """, ["differs between ranks", "lh_array_data_differs_between_ranks.py:10"], {}),
     "a rank blocked outside lazyheat": ("""
         x = lh.arange(100, split=0)
         if rank == 1:
             time.sleep(600)
-        print("RESULT", x.sum().item(), flush=True)
-        """, ["LAZYHEAT_TIMEOUT", "rank 1: never arrived", "a_rank_blocked_outside_lazyheat.py:11"],
+        out(x.sum().item())
+        """, ["LAZYHEAT_TIMEOUT", "rank 1: never arrived", "a_rank_blocked_outside_lazyheat.py:13"],
         {"LAZYHEAT_TIMEOUT": "4"}),
     "a failure while a file is being saved": ("""
         from lazyheat.runtime.io import BACKENDS
@@ -113,9 +115,9 @@ FAULTS = {
         target = sys.argv[1]
         np.save(target, np.zeros(3))  # the previous file, which must survive
         lh.save_npy(lh.arange(1000, split=0), target, overwrite=True)
-        print("RESULT saved", flush=True)
+        out("saved")
         """, ["No space left on device", "nothing was written",
-              "a_failure_while_a_file_is_being_saved.py:18"], {}),
+              "a_failure_while_a_file_is_being_saved.py:20"], {}),
     "SIGKILL of a rank mid-plan": ("""
         import threading
         if rank == 1:
@@ -124,7 +126,7 @@ FAULTS = {
         for i in range(10**6):
             value = round(float((x * 0 + 1).sum().item()))
             if rank == 0:
-                print("RESULT", value, flush=True)
+                out(value)
         """, ["signal 9"], {}),
 }
 
