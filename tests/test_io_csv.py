@@ -13,6 +13,7 @@ import lazyheat as lh
 from lazyheat.io.csv import load_csv, save_csv
 from lazyheat.runtime.io import IOProblem, WriteJob, backend
 from lazyheat.runtime.io import csv_format as cf
+from lazyheat.runtime.io import csv_scan as cs
 
 CSV = backend("csv")
 ENGINES = ("pyarrow", "numpy")
@@ -87,7 +88,7 @@ def test_one_column_and_whitespace(tmp_path):
 
 @pytest.mark.parametrize("block", [64, 200, 1 << 20])
 def test_ragged_rows_name_the_line(tmp_path, monkeypatch, block):
-    monkeypatch.setattr(cf, "_BLOCK", block)  # small blocks: lines straddle block ends
+    monkeypatch.setattr(cs, "_BLOCK", block)  # small blocks: lines straddle block ends
     rows = [b"1,2,3"] * 40
     rows[29] = b"1,2"
     p = _file(tmp_path, b"h\r\nh\r\n" + b"\r\n".join(rows) + b"\r\n")
@@ -105,7 +106,7 @@ def test_ragged_rows_name_the_line(tmp_path, monkeypatch, block):
 
 @pytest.mark.parametrize("block", [64, 1 << 20])
 def test_quotes_are_refused_after_the_header(tmp_path, monkeypatch, block):
-    monkeypatch.setattr(cf, "_BLOCK", block)
+    monkeypatch.setattr(cs, "_BLOCK", block)
     head = b'"a long quoted name","b"\n' * 5
     rows = b"1,2\n" * 30
     m = CSV.meta(_file(tmp_path, head + rows), "", _opts(header_lines=5))
@@ -173,8 +174,8 @@ def _index_file(tmp_path, blank: bool):
 
 @pytest.mark.parametrize("blank", [False, True])
 def test_index_and_every_row_range(tmp_path, monkeypatch, blank):
-    monkeypatch.setattr(cf, "_BLOCK", 100)
-    monkeypatch.setattr(cf, "_MAX_INDEX", 8)  # 97 rows: stride 16, 7 entries
+    monkeypatch.setattr(cs, "_BLOCK", 100)
+    monkeypatch.setattr(cs, "_MAX_INDEX", 8)  # 97 rows: stride 16, 7 entries
     monkeypatch.setattr(cf, "_PIECE", 50)  # a few rows per parsed piece
     a, p = _index_file(tmp_path, blank)
     m = CSV.meta(p, "", _opts(dtype="int64"))
@@ -198,8 +199,8 @@ def test_index_and_every_row_range(tmp_path, monkeypatch, blank):
 def test_random_files_against_a_line_by_line_reading(tmp_path, monkeypatch, seed):
     """Random line endings, blank lines, headers, final newlines, block and index sizes."""
     g = np.random.default_rng(seed)
-    monkeypatch.setattr(cf, "_BLOCK", int(g.choice([64, 128, 1000])))
-    monkeypatch.setattr(cf, "_MAX_INDEX", int(g.choice([2, 5, 64])))
+    monkeypatch.setattr(cs, "_BLOCK", int(g.choice([64, 128, 1000])))
+    monkeypatch.setattr(cs, "_MAX_INDEX", int(g.choice([2, 5, 64])))
     monkeypatch.setattr(cf, "_PIECE", int(g.choice([1, 30, 1 << 20])))  # parsed in pieces
     a = g.integers(-10**6, 10**6, size=(int(g.integers(1, 200)), int(g.integers(1, 6))))
     header = int(g.integers(0, 3))
@@ -231,7 +232,7 @@ def test_random_files_against_a_line_by_line_reading(tmp_path, monkeypatch, seed
 
 
 def test_reads_only_the_rows_byte_range(tmp_path, monkeypatch):
-    monkeypatch.setattr(cf, "_MAX_INDEX", 64)
+    monkeypatch.setattr(cs, "_MAX_INDEX", 64)
     a = np.arange(20000 * 2).reshape(20000, 2)
     p = _file(tmp_path, _text(a))
     m = CSV.meta(p, "", _opts(dtype="int64"))
@@ -266,7 +267,7 @@ def million(tmp_path_factory):
 def test_a_million_rows_in_chunks_equal_loadtxt(million, engine):
     p, want = million
     m = CSV.meta(p, "", _opts(dtype="float64"))
-    assert m.shape == want.shape and len(m.get("index")) <= cf._MAX_INDEX
+    assert m.shape == want.shape and len(m.get("index")) <= cs._MAX_INDEX
     for ranks in (1, 2, 3, 4):
         counts = [len(r) for r in np.array_split(np.arange(len(want)), ranks)]
         bounds = np.concatenate(([0], np.cumsum(counts)))
