@@ -170,7 +170,8 @@ def _cached(arrays):
     _STATS["misses"] += 1
     with trace_span("plan", "planning", stage="physical"):
         outs, notes = run_passes(_build(order, new, key[1]))
-    fp = _fingerprint(key, outs)
+    # only ranks that compare plans need the fingerprint (one rank: no walk, no key repr)
+    fp = _fingerprint(key, outs) if comm.size > 1 else (None, None)
     if use_cache:
         _CACHE[ck] = (comm, outs, notes, fp)
         if len(_CACHE) > CACHE_SIZE:
@@ -181,7 +182,11 @@ def _cached(arrays):
 def _fingerprint(key, outs) -> tuple:
     """(digest of the plan's template key, whether the plan communicates): what the
     handshake before a plan compares between ranks. Computed once per cached plan."""
-    return sync.digest(repr(key)), any(n.op in COLLECTIVES for n in topo_order(outs))
+    return sync.digest(repr(key)), _communicates(outs)
+
+
+def _communicates(outs) -> bool:
+    return any(n.op in COLLECTIVES for n in topo_order(outs))
 
 
 def plan_cache_info() -> dict:
@@ -207,7 +212,8 @@ def compute(*arrays):
         outs, notes, params, fp, breaks = _cached(todo)
         comm = todo[0].comm
         _handshake(comm, fp, todo, params)
-        if _debug_level() >= 1 and fp[1] and comm.rank == 0:
+        if _debug_level() >= 1 and comm.rank == 0 and \
+                (fp[1] if fp[1] is not None else _communicates(outs)):
             print(format_plan(outs, notes, [break_note(n) for n in breaks]))
         _run(todo, outs, params)
     return tuple(arrays)
@@ -284,7 +290,7 @@ def explain(*arrays, stage="physical", format="text", analyze=False,  # noqa: A0
         outs, notes, params, fp, breaks = _cached(arrays)
         p = Plan(outs, "physical", notes, params, arrays[0].comm,
                  [break_note(n) for n in breaks])
-        _handshake(arrays[0].comm, (fp[0], True), arrays, params)
+        _handshake(arrays[0].comm, (fp[0], True), arrays, params)  # analyze gathers: always
         profile = {}
         logical = [a._node for a in arrays]
         _run(arrays, outs, params, profile)
