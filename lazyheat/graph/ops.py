@@ -17,10 +17,12 @@ from __future__ import annotations
 from . import (  # noqa: F401 - they register ops
     collectives,
     elementwise,
+    index,
     io,
     reduce,
     scan,
     select,
+    sort,
     structural,
 )
 from .aval import Aval

@@ -21,12 +21,14 @@ from __future__ import annotations
 from . import (  # noqa: F401
     collectives,
     elementwise,
+    index,
     io,
     leaves,
     movement,
     reduce,
     scan,
     select,
+    sort,
 )
 from .elementwise import k_ewise, operands  # noqa: F401 - re-exported
 from .reduce import k_reduce, local_moments, moments, reduce_local  # noqa: F401
