@@ -51,7 +51,7 @@ from .graph.dtypes import (
 )
 from .io import *  # noqa: F403
 from .io import __all__ as _io_all
-from . import _dispatch, namespace, sets, shaping, sorting, statistics  # noqa: E402
+from . import _dispatch, fft, namespace, sets, shaping, sorting, statistics  # noqa: E402
 from .namespace import *  # noqa: F403
 from .sets import *  # noqa: F403
 from .shaping import *  # noqa: F403
@@ -71,7 +71,7 @@ __version__ = "0.1.0"
 
 _more_all = [n for m in (namespace, sets, shaping, sorting, statistics) for n in m.__all__]
 __all__ = list(_ew_all) + list(_red_all) + list(_io_all) + _more_all + [
-    "io",
+    "io", "fft",
     "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "use_device", "random",
     "compute", "explain", "plan", "Plan", "plan_cache_info", "clear_plan_cache",
     "trace",

@@ -219,11 +219,18 @@ def plan_dot(plan) -> str:
     return "\n".join(out)
 
 
+def _json_scalar(v):
+    """Scalars JSON has no type for (complex constants): their Python repr, as text."""
+    if isinstance(v, complex):
+        return repr(v)
+    raise TypeError(f"cannot write {type(v).__name__} to a JSON plan")
+
+
 def render(plan, fmt):
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     if fmt == "json":
-        text = json.dumps(plan_json(plan), indent=1)
+        text = json.dumps(plan_json(plan), indent=1, default=_json_scalar)
     elif fmt == "dot":
         text = plan_dot(plan)
     else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from . import (  # noqa: F401 - they register ops
     collectives,
     elementwise,
+    fft,
     index,
     io,
     reduce,
