@@ -13,6 +13,8 @@ exporting it raises ``BufferError`` naming the ways out (``resplit(None)``, ``la
 
 from __future__ import annotations
 
+import sys
+
 import torch
 
 from . import _core
@@ -114,9 +116,7 @@ def _array_namespace(self, /, *, api_version=None):
                                                         "2024.12"):
         raise op_error(ValueError, "__array_namespace__", f"unsupported Array API version "
                        f"{api_version!r}; lazyheat implements 2024.12")
-    import lazyheat
-
-    return lazyheat
+    return sys.modules[__package__]  # the package itself (imported: it holds this module)
 
 
 def _local_whole(self, what: str) -> torch.Tensor:

@@ -20,6 +20,7 @@ from . import (  # noqa: F401 - they register ops
     fft,
     index,
     io,
+    linalg,
     reduce,
     scan,
     select,

@@ -15,7 +15,7 @@ Physical nodes keep the logical node's source location, so runtime errors name t
 from __future__ import annotations
 
 from ...graph import topo_order
-from . import blockwise, fft, index, reduce, scan, sort  # noqa: F401 - they register their lowerings
+from . import blockwise, fft, index, linalg, reduce, scan, sort  # noqa: F401 - they register their lowerings
 from .base import LOWERINGS, lowering, move  # noqa: F401 - re-exported
 from .reduce import moments_keys
 

@@ -25,6 +25,7 @@ from . import (  # noqa: F401
     index,
     io,
     leaves,
+    linalg,
     movement,
     reduce,
     scan,
