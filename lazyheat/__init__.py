@@ -51,8 +51,11 @@ from .graph.dtypes import (
 )
 from .io import *  # noqa: F403
 from .io import __all__ as _io_all
-from . import _dispatch, fft, namespace, sets, shaping, sorting, statistics  # noqa: E402
+from . import _dispatch, fft, indexing, namespace, searching, sets, shaping, sorting, statistics  # noqa: E402,I001
+from .indexing import *  # noqa: F403
 from .namespace import *  # noqa: F403
+from .searching import *  # noqa: F403
+from .searching import where  # noqa: F401 - where(cond) alone is nonzero(cond)
 from .sets import *  # noqa: F403
 from .shaping import *  # noqa: F403
 from .sorting import *  # noqa: F403
@@ -69,7 +72,8 @@ DNDarray = LazyArray
 bool = bool_  # noqa: A001 - NumPy-style dtype name
 __version__ = "0.1.0"
 
-_more_all = [n for m in (namespace, sets, shaping, sorting, statistics) for n in m.__all__]
+_more_all = [n for m in (indexing, namespace, searching, sets, shaping, sorting, statistics)
+             for n in m.__all__]
 __all__ = list(_ew_all) + list(_red_all) + list(_io_all) + _more_all + [
     "io", "fft",
     "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "use_device", "random",

@@ -152,7 +152,8 @@ class LazyArray:
         return self.numpy().tolist()
 
     def __setitem__(self, key, value):
-        raise TypeError("lazy arrays are immutable; build a new array with lh.where(...)")
+        """``x[key] = value`` as a lazy functional update (attached by ``_methods``)."""
+        raise NotImplementedError
 
     def __hash__(self):
         return id(self)

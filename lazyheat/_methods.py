@@ -3,8 +3,6 @@ truth: ``x.sum(0)`` is ``lh.sum(x, 0)``)."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from . import elementwise as ew
 from . import indexing, linalg, manipulation, planner, reductions
 from ._array import LazyArray
@@ -82,13 +80,27 @@ LazyArray.__rmatmul__ = lambda self, other: linalg.matmul(other, self)
 
 
 def _getitem(self, key):
-    """Basic indexing (ints, slices, None, ...) or a boolean mask (``x[x > 0]``)."""
-    if isinstance(key, LazyArray) or (isinstance(key, np.ndarray) and key.dtype == bool):
-        return indexing.select(self, key)
+    """Basic indexing (ints, slices, None, ...), a boolean mask (``x[x > 0]``) or one
+    integer array along an axis (``x[[2, 0]]``, ``x[:, idx]``)."""
+    mask = indexing.as_mask(key)
+    if mask is not None:
+        return indexing.select(self, mask)
+    keys = key if isinstance(key, tuple) else (key,)
+    if any(indexing.is_index_array(k) for k in keys):
+        return indexing.getitem(self, key)
+    if isinstance(key, LazyArray):
+        return indexing.select(self, key)  # raises the dtype error
     return manipulation.getitem(self, key)
 
 
+def _setitem(self, key, value):
+    """``x[key] = value``: a lazy functional update. This array now stands for the updated
+    value; expressions built on it before keep the old one (see ``indexing.setitem``)."""
+    self._node = indexing.setitem(self, key, value)._node
+
+
 LazyArray.__getitem__ = _getitem
+LazyArray.__setitem__ = _setitem
 
 for _name in ("exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "square", "sin", "cos",
               "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "floor", "ceil",

@@ -1,10 +1,13 @@
-"""Cumulative sums: a running value carried along an axis, across ranks where it is split.
+"""Cumulative sums and products: a running value carried along an axis, across ranks where
+it is split.
 
 Along an axis that is not split, ``cumsum`` is block-local. Along the split axis each rank
 scans its own block, then needs the sum of the blocks before it: the last slice of every
 rank's scan (``scan_carry``, one slice per rank) is all-gathered, and each rank adds the sum
 of the slices of the ranks before it (``scan_add``). One small collective of p slices,
 whatever the length of the axis; it batches with other small collectives of the same depth.
+``cumprod`` is the same with products: an empty block's carry is ones, and each rank
+multiplies its scan by the product of the carries before it (``attrs["op"] == "prod"``).
 """
 
 from __future__ import annotations
@@ -38,8 +41,10 @@ def carry_aval(out: Aval, axis: int) -> Aval:
 register(
     OpDef("cumsum", Group.SCAN, infer=_infer_cumsum, layout=_keep_layout, needs=keep_inputs,
           doc="cumulative sum along ``axis`` (block-local; see scan_carry/scan_add)"),
+    OpDef("cumprod", Group.SCAN, infer=_infer_cumsum, layout=_keep_layout, needs=keep_inputs,
+          doc="cumulative product along ``axis`` (block-local; see scan_carry/scan_add)"),
     OpDef("scan_carry", Group.SCAN, doc="the last slice of a rank's block scan (zeros when "
-          "the block is empty)"),
-    OpDef("scan_add", Group.COMBINER, doc="a rank's block scan plus the gathered carries of "
-          "the ranks before it"),
+          "the block is empty; ones for a product)"),
+    OpDef("scan_add", Group.COMBINER, doc="a rank's block scan combined with the gathered "
+          "carries of the ranks before it (sum or product)"),
 )

@@ -1,5 +1,5 @@
-"""Lowering of cumulative sums: block-local, or (along the split axis) a local scan, one
-all-gather of every rank's carry, and the carries of the ranks before added on."""
+"""Lowering of cumulative sums and products: block-local, or (along the split axis) a local
+scan, one all-gather of every rank's carry, and the carries of the ranks before added on."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ from ...graph.scan import carry_aval
 from .base import lowering
 
 
-@lowering("cumsum")
+@lowering("cumsum", "cumprod")
 def lower_cumsum(n: Node, ins, ctx) -> Node:
     (x,) = ins
     axis = n.attr("axis")
-    local = Node("cumsum", (x,), n.attrs, n.aval, n.loc)
+    local = Node(n.op, (x,), n.attrs, n.aval, n.loc)
     if x.aval.split != axis or n.aval.comm.size == 1:
         return local
-    carry = Node("scan_carry", (local,), {"axis": axis}, carry_aval(n.aval, axis), n.loc)
+    # attrs of the sum stay as they were (plans and snapshots keep their keys)
+    op = {} if n.op == "cumsum" else {"op": "prod"}
+    carry = Node("scan_carry", (local,), {"axis": axis, **op}, carry_aval(n.aval, axis),
+                 n.loc)
     every = Node("allgather", (carry,), {}, gathered(carry.aval), n.loc)
-    return Node("scan_add", (local, every), {"axis": axis}, n.aval, n.loc)
+    return Node("scan_add", (local, every), {"axis": axis, **op}, n.aval, n.loc)
