@@ -51,7 +51,10 @@ from .graph.dtypes import (
 )
 from .io import *  # noqa: F403
 from .io import __all__ as _io_all
-from . import _dispatch, fft, indexing, namespace, searching, sets, shaping, sorting, statistics  # noqa: E402,I001
+from . import (  # noqa: E402,I001
+    _dispatch, fft, indexing, namespace, searching, sets, shaping, sorting, statistics,
+    stats_more,
+)
 from .indexing import *  # noqa: F403
 from .namespace import *  # noqa: F403
 from .searching import *  # noqa: F403
@@ -60,6 +63,7 @@ from .sets import *  # noqa: F403
 from .shaping import *  # noqa: F403
 from .sorting import *  # noqa: F403
 from .statistics import *  # noqa: F403
+from .stats_more import *  # noqa: F403
 from .linalg import dot, matmul, permute_dims, transpose
 from .manipulation import balance, concatenate, expand_dims, reshape, resplit, squeeze, stack
 from .planner import Plan, clear_plan_cache, compute, explain, plan, plan_cache_info
@@ -72,8 +76,8 @@ DNDarray = LazyArray
 bool = bool_  # noqa: A001 - NumPy-style dtype name
 __version__ = "0.1.0"
 
-_more_all = [n for m in (indexing, namespace, searching, sets, shaping, sorting, statistics)
-             for n in m.__all__]
+_more_all = [n for m in (indexing, namespace, searching, sets, shaping, sorting, statistics,
+                         stats_more) for n in m.__all__]
 __all__ = list(_ew_all) + list(_red_all) + list(_io_all) + _more_all + [
     "io", "fft",
     "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "use_device", "random",

@@ -22,7 +22,6 @@ class LazyArray:
     """
 
     __slots__ = ("_node", "__weakref__")
-    __array_ufunc__ = None  # numpy defers to our reflected operators
 
     def __init__(self, node):
         self._node = node

@@ -198,3 +198,44 @@ register(
     OpDef("moments_combine", Group.COMBINER, reads_partial=True,
           doc="a moments state over more axes from one over fewer (Chan's update)"),
 )
+
+
+# ---------------------------------------------------------------- counting reductions
+# bincount and histogram reduce every element of their input into a vector of counts whose
+# length is fixed when the op is built (the public functions run a small min/max plan first
+# where it depends on the data). Each rank counts its own block; over a split input the
+# counts are partial sums that one ``allreduce[sum]`` of length x itemsize bytes combines.
+def _check_weights(fn, avals):
+    if len(avals) > 1 and avals[1].shape != avals[0].shape:
+        raise op_error(ValueError, fn, "weights must have the shape of the data",
+                       avals[0].shape, avals[1].shape)
+
+
+def _infer_bincount(avals, attrs):
+    _check_weights("bincount", avals)
+    # NumPy counts in intp and sums weights as float64
+    return (attrs["length"],), dt.float64 if len(avals) > 1 else dt.int64
+
+
+def _infer_histogram(avals, attrs):
+    _check_weights("histogram", avals)
+    return (len(attrs["edges"]) - 1,), avals[1].dtype if len(avals) > 1 else dt.int64
+
+
+def _counts_layout(avals, attrs, shape, p):
+    return None, None  # a short vector: every rank holds all of it
+
+
+def _counts_needs(avals, attrs, shape, out, p) -> Needs:
+    """Every input in the layout of the first split one, so data and weights line up block
+    by block (a replicated input is sliced locally); split data leaves partial counts."""
+    lead = next((a for a in avals if a.split is not None), avals[0])
+    return Needs(tuple(lead.layout for _ in avals), lead.split is not None and p > 1)
+
+
+register(
+    OpDef("bincount", Group.REDUCTION, infer=_infer_bincount, layout=_counts_layout,
+          needs=_counts_needs, doc="occurrences (or summed weights) of each value 0..length-1"),
+    OpDef("histogram", Group.REDUCTION, infer=_infer_histogram, layout=_counts_layout,
+          needs=_counts_needs, doc="counts (or summed weights) of the data in each bin"),
+)

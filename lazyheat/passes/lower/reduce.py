@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from math import prod
 
-from ...graph import Node
+from ...graph import Node, ops
 from ...graph import rules as ru
 from ...graph.reduce import REDUCTIONS, gathered, local_moments_aval, state_aval
-from .base import lowering
+from .base import lowering, move
 
 # the reductions read off a moments state (var, std)
 MOMENT_FNS = tuple(fn for fn, r in REDUCTIONS.items() if r.state == "moments" and r.public)
@@ -113,3 +113,15 @@ def lower_reduce(n: Node, ins, ctx) -> Node:
     for a in axes:
         count *= x.aval.shape[a]
     return Node("reduce_merge", (comm,), n.attrs + (("count", count),), n.aval, n.loc)
+
+
+@lowering("bincount", "histogram")
+def lower_counts(n: Node, ins, ctx) -> Node:
+    """Inputs lined up block by block; over split data each rank's counts are partial sums
+    that one all-reduce combines."""
+    rule = ops.needs_of(n, ins)
+    ins2 = tuple(move(i, r, n.loc) for i, r in zip(ins, rule.inputs))
+    if not rule.partial:
+        return Node(n.op, ins2, n.attrs, n.aval, n.loc)
+    part = Node(n.op, ins2, n.attrs + (("partial", "sum"),), n.aval, n.loc)
+    return Node("allreduce", (part,), {"op": "sum"}, n.aval, n.loc)

@@ -174,13 +174,14 @@ def _over(f, each=lambda x, dt, ddof: x):
 
 
 def _sum(x, dims, keep, dt, ddof):
-    return torch.sum(x.to(dt), dim=dims, keepdim=keep)
+    # dtype=: torch widens small integers to int64 otherwise (a sum with dtype=int32 wraps)
+    return torch.sum(x.to(dt), dim=dims, keepdim=keep, dtype=dt)
 
 
 def _prod(x, dims, keep, dt, ddof):
     x = x.to(dt)
     for a in sorted(dims, reverse=True):
-        x = torch.prod(x, dim=a, keepdim=keep)
+        x = torch.prod(x, dim=a, keepdim=keep, dtype=dt)
     return x
 
 
@@ -533,3 +534,7 @@ def _unsqueeze(t, axes):
     for a in sorted(axes):
         t = t.unsqueeze(a)
     return t
+
+
+# the counting reductions (bincount, histogram) live in their own module
+from . import reduce_more  # noqa: E402,F401 - registers their kernels
