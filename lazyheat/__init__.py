@@ -64,7 +64,7 @@ from .shaping import *  # noqa: F403
 from .sorting import *  # noqa: F403
 from .statistics import *  # noqa: F403
 from .stats_more import *  # noqa: F403
-from .linalg import dot, matmul, permute_dims, transpose
+from .linalg import dot, matmul, permute_dims, tensordot, transpose, vecdot
 from .manipulation import balance, concatenate, expand_dims, reshape, resplit, squeeze, stack
 from .planner import Plan, clear_plan_cache, compute, explain, plan, plan_cache_info
 from .reductions import *  # noqa: F403
@@ -85,7 +85,7 @@ __all__ = list(_ew_all) + list(_red_all) + list(_io_all) + _more_all + [
     "trace",
     "array", "asarray", "from_local", "zeros", "ones", "full", "empty", "zeros_like",
     "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",
-    "matmul", "dot", "transpose", "permute_dims", "reshape", "squeeze",
+    "matmul", "dot", "transpose", "permute_dims", "tensordot", "vecdot", "reshape", "squeeze",
     "expand_dims", "concatenate", "stack", "resplit", "balance",
     "bool", "bool_", "int8", "int16", "int32", "int64", "uint8", "float16", "bfloat16",
     "float32", "float64", "complex64", "complex128",

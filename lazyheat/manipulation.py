@@ -57,15 +57,28 @@ def squeeze(x, axis=None):
             raise op_error(ValueError, "squeeze", "cannot select an axis to squeeze out which "
                            "has size not equal to one", x.shape)
     if x.split in axes:
-        x = resplit(x, None)  # the one slice lives on one rank: everyone gets it
+        # the one slice lives on one rank: scatter it along the longest kept axis (an
+        # all-to-all; each rank receives its block), or replicate it if none is left
+        kept = [i for i in range(x.ndim) if i not in axes]
+        x = resplit(x, max(kept, key=lambda i: (x.shape[i], -i)) if kept else None)
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
-def expand_dims(x, axis):
-    """Insert a length-one axis at ``axis``."""
+def expand_dims(x, axis=0):
+    """Insert a length-one axis at ``axis`` (an index of the result, in ``[-N-1, N]`` for an
+    N-d ``x``, as the Array API), or at each of a tuple of result axes (as NumPy).
+
+    >>> lh.expand_dims(lh.zeros((2, 3)), -1).shape
+    (2, 3, 1)
+    """
     x = _arr(x)
-    axis = normalize_axis(axis, x.ndim + 1, "expand_dims", x.shape)
-    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    nd = x.ndim + len(axes)
+    axes = [normalize_axis(a, nd, "expand_dims", x.shape) for a in axes]
+    if len(set(axes)) != len(axes):
+        raise op_error(ValueError, "expand_dims", f"repeated axis in {axis!r}", x.shape)
+    dims = iter(x.shape)
+    return reshape(x, tuple(1 if i in axes else next(dims) for i in range(nd)))
 
 
 def redistribute_to(x, split, counts=None):

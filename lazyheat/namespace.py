@@ -13,6 +13,7 @@ exporting it raises ``BufferError`` naming the ways out (``resplit(None)``, ``la
 
 from __future__ import annotations
 
+import math
 import sys
 
 import torch
@@ -23,6 +24,13 @@ from .graph import dtypes as dt
 from .graph.errors import op_error
 
 __array_api_version__ = "2024.12"
+
+# the standard's constants (Python floats, as NumPy's)
+e = math.e
+pi = math.pi
+inf = math.inf
+nan = math.nan
+newaxis = None
 
 # every dtype of the standard, by the standard's names (bool first, as the standard lists)
 _DTYPE_NAMES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
@@ -215,4 +223,4 @@ def _core_lazy(x):
 
 
 __all__ = ["__array_api_version__", "__array_namespace_info__", "from_dlpack",
-           "matrix_transpose"]
+           "matrix_transpose", "e", "pi", "inf", "nan", "newaxis"]

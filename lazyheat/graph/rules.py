@@ -82,6 +82,21 @@ def ewise_layout(avals, out_shape, p: int):
     return best
 
 
+# ---------------------------------------------------------------- broadcast_to
+def broadcast_plan(aval, shape, p: int):
+    """(required input layout, output layout) for broadcasting ``aval`` to ``shape``.
+
+    A split axis that keeps its length keeps its blocks (block-local: nothing moves). A split
+    axis broadcast from length one is split again, balanced, over the output's length; every
+    rank then needs the whole (small) input, one all-gather of it."""
+    if aval.split is None:
+        return R, R
+    ax = aval.split + len(shape) - aval.ndim
+    if aval.shape[aval.split] == shape[ax]:
+        return aval.layout, (ax, aval.counts)
+    return R, (ax, balanced_counts(shape[ax], p))
+
+
 # ---------------------------------------------------------------- reductions
 def reduce_shape(shape, axes, keepdims):
     if keepdims:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import dtypes as dt
 from . import rules as ru
+from .layout import offsets
 from .registry import Group, Needs, OpDef, keep_inputs, register
 
 R = ru.R
@@ -75,6 +76,32 @@ def _slice_needs(avals, attrs, shape, out, p) -> Needs:
     return Needs((ru.slice_plan(avals[0], attrs["slices"], p)[0],))
 
 
+def _infer_broadcast_to(avals, attrs):
+    return tuple(attrs["shape"]), avals[0].dtype
+
+
+def _broadcast_to_layout(avals, attrs, shape, p):
+    return ru.broadcast_plan(avals[0], shape, p)[1]
+
+
+def _broadcast_to_needs(avals, attrs, shape, out, p) -> Needs:
+    return Needs((ru.broadcast_plan(avals[0], shape, p)[0],))
+
+
+def _infer_repeat(avals, attrs):
+    (x,), ax, reps = avals, attrs["axis"], attrs["repeats"]
+    return x.shape[:ax] + (sum(reps),) + x.shape[ax + 1:], x.dtype
+
+
+def _repeat_layout(avals, attrs, shape, p):
+    """Each rank repeats its own rows: along the split axis its output block holds the
+    repeats of its rows (possibly unbalanced); any other layout is kept."""
+    (x,), ax, reps = avals, attrs["axis"], attrs["repeats"]
+    if x.split != ax:
+        return x.layout
+    return ax, tuple(sum(reps[o:o + c]) for o, c in zip(offsets(x.counts), x.counts))
+
+
 def _infer_concatenate(avals, attrs):
     axis = attrs["axis"]
     shape = list(avals[0].shape)
@@ -106,6 +133,12 @@ register(
     OpDef("slice", Group.MOVEMENT, infer=_infer_slice, layout=_slice_layout,
           needs=_slice_needs,
           doc="basic slicing (start, stop, step per axis)"),
+    OpDef("broadcast_to", Group.MOVEMENT, infer=_infer_broadcast_to,
+          layout=_broadcast_to_layout, needs=_broadcast_to_needs,
+          doc="an array repeated along broadcast axes (a view: no copy of the data)"),
+    OpDef("repeat", Group.MOVEMENT, infer=_infer_repeat, layout=_repeat_layout,
+          needs=keep_inputs,
+          doc="each element repeated its own number of times along an axis (block-local)"),
     OpDef("concatenate", Group.MOVEMENT, infer=_infer_concatenate, layout=_concatenate_layout,
           needs=_concatenate_needs,
           doc="arrays joined along an existing axis"),

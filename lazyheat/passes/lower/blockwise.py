@@ -1,6 +1,6 @@
 """Lowerings of ops that run block by block once their inputs have the layouts their rule
-asks for: leaves, elementwise ops, matmul, transpose, reshape, slice, concatenate, mask
-selection and explicit redistribution."""
+asks for: leaves, elementwise ops, matmul, transpose, reshape, broadcast_to, repeat,
+slice, concatenate, mask selection and explicit redistribution."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ def _leaf(n, ins, ctx):
     return n
 
 
-@lowering(*ops.ELEMENTWISE, "concatenate", "transpose", "mask_count", "mask_select")
+@lowering(*ops.ELEMENTWISE, "concatenate", "transpose", "broadcast_to", "repeat",
+          "mask_count", "mask_select")
 def _blockwise(n, ins, ctx):
     """Inputs moved to the layouts the op's rule needs for its output layout (an
     elementwise operand lined up with the output's blocks), then the op on the blocks."""

@@ -1,4 +1,5 @@
-"""Movement and contraction kernels: matmul, transpose, reshape, slice, concatenate.
+"""Movement and contraction kernels: matmul, transpose, reshape, broadcast_to, repeat,
+slice, concatenate.
 
 All are block-local: the planner has already brought the inputs to layouts where this rank's
 output block depends on its own input blocks only (a matmul over a split contracted axis
@@ -38,6 +39,29 @@ def k_transpose(node, args, ctx):
 @kernel("reshape")
 def k_reshape(node, args, ctx):
     return args[0].reshape(node.aval.local_shape(ctx.rank))
+
+
+@kernel("broadcast_to")
+def k_broadcast_to(node, args, ctx):
+    """This rank's block of the broadcast array, as a view (torch ``expand``): the input
+    already has the output's block along a kept split axis, or is whole where the split axis
+    is broadcast from length one."""
+    x = args[0]
+    shape = node.aval.local_shape(ctx.rank)
+    return x.reshape((1,) * (len(shape) - x.ndim) + tuple(x.shape)).expand(shape)
+
+
+@kernel("repeat")
+def k_repeat(node, args, ctx):
+    """Each of this rank's elements along the axis repeated its own count (the counts of
+    the rows it holds, when the axis is split)."""
+    x, xa = args[0], node.inputs[0].aval
+    ax, reps = node.attr("axis"), node.attr("repeats")
+    if xa.split == ax:
+        lo = offsets(xa.counts)[ctx.rank]
+        reps = reps[lo:lo + xa.counts[ctx.rank]]
+    return torch.repeat_interleave(x, torch.tensor(reps, dtype=torch.int64, device=x.device),
+                                   dim=ax)
 
 
 @kernel("slice")
