@@ -10,53 +10,67 @@
 """
 
 from . import (
-                       _methods,  # noqa: F401  (attaches LazyArray's operators and methods)
-                       io,
-                       random,
+    _dispatch,  # noqa: F401  (NumPy's functions and ufuncs dispatch to lazyheat)
+    _methods,  # noqa: F401  (attaches LazyArray's operators and methods)
+    dtype_functions,
+    fft,
+    indexing,
+    io,
+    namespace,
+    random,
+    searching,
+    sets,
+    shaping,
+    sorting,
+    statistics,
+    stats_more,
 )
 from ._array import LazyArray
 from ._core import use_device
 from .creation import (
-                       arange,
-                       array,
-                       asarray,
-                       empty,
-                       empty_like,
-                       eye,
-                       from_local,
-                       full,
-                       full_like,
-                       linspace,
-                       ones,
-                       ones_like,
-                       zeros,
-                       zeros_like,
+    arange,
+    array,
+    asarray,
+    empty,
+    empty_like,
+    eye,
+    from_local,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    zeros,
+    zeros_like,
 )
+from .dtype_functions import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .elementwise import __all__ as _ew_all
 from .graph.dtypes import (
-                       DType,
-                       bfloat16,
-                       bool_,
-                       complex64,
-                       complex128,
-                       float16,
-                       float32,
-                       float64,
-                       int8,
-                       int16,
-                       int32,
-                       int64,
-                       uint8,
-)
-from .io import *  # noqa: F403
-from .io import __all__ as _io_all
-from . import (  # noqa: E402,I001
-    _dispatch, fft, indexing, namespace, searching, sets, shaping, sorting, statistics,
-    stats_more,
+    DType,
+    bfloat16,
+    bool_,
+    complex64,
+    complex128,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
 )
 from .indexing import *  # noqa: F403
+from .io import *  # noqa: F403
+from .io import __all__ as _io_all
+from .linalg import dot, matmul, permute_dims, tensordot, transpose, vecdot
+from .manipulation import balance, concatenate, expand_dims, reshape, resplit, squeeze, stack
 from .namespace import *  # noqa: F403
+from .planner import Plan, clear_plan_cache, compute, explain, plan, plan_cache_info
+from .reductions import *  # noqa: F403
+from .reductions import __all__ as _red_all
+from .runtime.comm import Comm, FakeComm, world
 from .searching import *  # noqa: F403
 from .searching import where  # noqa: F401 - where(cond) alone is nonzero(cond)
 from .sets import *  # noqa: F403
@@ -64,20 +78,14 @@ from .shaping import *  # noqa: F403
 from .sorting import *  # noqa: F403
 from .statistics import *  # noqa: F403
 from .stats_more import *  # noqa: F403
-from .linalg import dot, matmul, permute_dims, tensordot, transpose, vecdot
-from .manipulation import balance, concatenate, expand_dims, reshape, resplit, squeeze, stack
-from .planner import Plan, clear_plan_cache, compute, explain, plan, plan_cache_info
-from .reductions import *  # noqa: F403
-from .reductions import __all__ as _red_all
-from .runtime.comm import Comm, FakeComm, world
 from .tracing import trace
 
 DNDarray = LazyArray
 bool = bool_  # noqa: A001 - NumPy-style dtype name
 __version__ = "0.1.0"
 
-_more_all = [n for m in (indexing, namespace, searching, sets, shaping, sorting, statistics,
-                         stats_more) for n in m.__all__]
+_more_all = [n for m in (dtype_functions, indexing, namespace, searching, sets, shaping, sorting,
+                         statistics, stats_more) for n in m.__all__]
 __all__ = list(_ew_all) + list(_red_all) + list(_io_all) + _more_all + [
     "io", "fft",
     "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "use_device", "random",

@@ -4,7 +4,7 @@ truth: ``x.sum(0)`` is ``lh.sum(x, 0)``)."""
 from __future__ import annotations
 
 from . import elementwise as ew
-from . import indexing, linalg, manipulation, planner, reductions
+from . import indexing, linalg, manipulation, planner, reductions, searching, shaping, sorting
 from ._array import LazyArray
 from .graph.dtypes import can_cast_same_kind
 from .graph.errors import op_error
@@ -127,6 +127,44 @@ LazyArray.resplit = lambda self, axis=None: manipulation.resplit(self, axis)
 LazyArray.balance = lambda self: manipulation.balance(self)
 LazyArray.dot = lambda self, other: linalg.dot(self, other)
 
+
+# ---------------------------------------------------------------- NumPy's ndarray methods
+def _sort_in_place(self, axis=-1, kind=None, order=None):
+    """Sort along ``axis`` in place, as NumPy's ``ndarray.sort`` (returns None): the array
+    now refers to the sorted value; expressions built on it before keep the old one."""
+    if order is not None:
+        raise op_error(ValueError, "sort", "order= applies to structured arrays only")
+    self._node = sorting.sort(self, axis=axis)._node
+
+
+def _fill(self, value):
+    """Set every element to ``value`` in place (the array keeps its dtype and layout)."""
+    from .creation import full_like
+
+    self._node = full_like(self, value)._node
+
+
+LazyArray.sort = _sort_in_place
+LazyArray.fill = _fill
+LazyArray.argsort = lambda self, axis=-1, kind=None: sorting.argsort(self, axis=axis)
+LazyArray.searchsorted = lambda self, v, side="left", sorter=None: sorting.searchsorted(
+    self, v, side=side, sorter=sorter)
+LazyArray.nonzero = lambda self: searching.nonzero(self)
+LazyArray.cumprod = lambda self, axis=None, dtype=None: searching.cumprod(self, axis, dtype)
+LazyArray.take = lambda self, indices, axis=None: indexing.take(self, indices, axis=axis)
+LazyArray.flip = lambda self, axis=None: shaping.flip(self, axis=axis)
+LazyArray.repeat = lambda self, repeats, axis=None: shaping.repeat(self, repeats, axis=axis)
+LazyArray.swapaxes = lambda self, axis1, axis2: shaping.swapaxes(self, axis1, axis2)
+LazyArray.diagonal = lambda self, offset=0, axis1=0, axis2=1: shaping.diagonal(
+    self, offset=offset, axis1=axis1, axis2=axis2)
+LazyArray.trace = lambda self, offset=0, axis1=0, axis2=1, dtype=None: reductions.sum(
+    shaping.diagonal(self, offset=offset, axis1=axis1, axis2=axis2), axis=-1, dtype=dtype)
+for _name in ("conj", "conjugate"):
+    if hasattr(ew, "conj"):
+        setattr(LazyArray, _name, lambda self: ew.conj(self))
+if hasattr(ew, "real"):
+    LazyArray.real = property(lambda self: ew.real(self))
+    LazyArray.imag = property(lambda self: ew.imag(self))
 
 # ---------------------------------------------------------------- materializing
 def compute(self) -> LazyArray:

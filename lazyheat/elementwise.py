@@ -42,6 +42,8 @@ def apply(op: str, *operands, dtype=None, **extra):
     if compute == "operands":  # comparisons, abs of complex: in the operands' own dtype
         cdt = dt.result_type(*[o.dtype if isinstance(o, LazyArray) else o for o in ops
                                if o is not None])
+    elif compute == "inexact":  # isclose: the operands' dtype promoted with a Python float
+        cdt = dt.result_type(*[o.dtype if isinstance(o, LazyArray) else o for o in ops], 1.0)
     elif compute == "bool":
         cdt = dt.bool_
     else:
@@ -60,19 +62,18 @@ def apply(op: str, *operands, dtype=None, **extra):
 
 def _fit_int_scalars(op, ops, cdt, arrays):
     """NumPy 2 rules for Python ints outside the integer dtype they meet: comparisons still
-    compare values (computed in int64 here), ``clip`` clamps its bounds into the dtype's
-    range, and anything else is an OverflowError at build time."""
+    compare values (the kernel's answer is then the same for every element), ``clip``
+    clamps its bounds into the dtype's range, and anything else is an OverflowError at
+    build time."""
     lo, hi = dt.int_range(cdt)
     for i, o in enumerate(ops):
         if not (_core.is_scalar(o) and isinstance(o, int) and not isinstance(o, bool)):
             continue
         if lo <= o <= hi:
             continue
-        if EWISE[op].compute == "operands":  # comparisons still compare the values
-            if not dt.int_range(dt.int64)[0] <= o <= dt.int_range(dt.int64)[1]:
-                raise op_error(OverflowError, op, f"Python integer {o} out of bounds for int64")
-            cdt = dt.int64
-        elif op == "clip":
+        if EWISE[op].compute == "operands":  # comparisons still compare the values: the
+            continue  # kernel answers a bound outside the dtype as a constant
+        if op == "clip":
             ops[i] = min(max(o, lo), hi)
         else:
             raise op_error(OverflowError, op, f"Python integer {o} out of bounds for "
@@ -80,13 +81,22 @@ def _fit_int_scalars(op, ops, cdt, arrays):
     return cdt
 
 
+def _takes_integers(name) -> bool:
+    try:
+        EWISE[name].dtype(name, [dt.int64])
+    except TypeError:
+        return False
+    return True
+
+
 def _unary(name):
     def f(x):
         return apply(name, x)
 
+    example = "lh.arange(3)" if _takes_integers(name) else "lh.arange(3.0)"
     f.__name__ = name
     f.__doc__ = f"Elementwise ``{name}`` (NumPy semantics), lazily.\n\n" \
-                f">>> lh.{name}(lh.arange(3)).shape\n(3,)\n"
+                f">>> lh.{name}({example}).shape\n(3,)\n"
     return f
 
 
@@ -111,12 +121,18 @@ add, subtract, multiply = _g["add"], _g["subtract"], _g["multiply"]
 divide = true_divide = _g["true_divide"]
 absolute = _g["abs"]
 abs = _g["abs"]  # noqa: A001 - NumPy's name
-bitwise_not = _g["invert"]
+bitwise_not = bitwise_invert = _g["invert"]
+bitwise_left_shift, bitwise_right_shift = _g["left_shift"], _g["right_shift"]
 pow = _g["power"]  # noqa: A001 - array API name
+# the Array API's names of NumPy's inverse trigonometric functions
+acos, asin, atan, atan2 = _g["arccos"], _g["arcsin"], _g["arctan"], _g["arctan2"]
+acosh, asinh, atanh = _g["arccosh"], _g["arcsinh"], _g["arctanh"]
+degrees, radians = _g["rad2deg"], _g["deg2rad"]
 
 
 def round(x, decimals=0):  # noqa: A001 - NumPy's name
-    """Round half to even to ``decimals`` decimal places (integers stay as they are).
+    """Round half to even to ``decimals`` decimal places (integers stay as they are; complex
+    values round their real and imaginary parts).
 
     >>> lh.round(lh.array([0.5, 1.5, 2.25]), 1).numpy()
     array([0.5, 1.5, 2.2], dtype=float32)
@@ -132,17 +148,58 @@ def where(condition, x, y):
     return apply("where", condition, x, y)
 
 
-def clip(x, a_min=None, a_max=None):
-    """Limit values to ``[a_min, a_max]``; either bound may be None (not both)."""
-    if a_min is None and a_max is None:
-        raise op_error(ValueError, "clip", "one of a_min and a_max must be given")
-    return apply("clip", x, a_min, a_max)
+def clip(x, /, min=None, max=None, *, a_min=None, a_max=None):  # noqa: A002 - the standard's
+    """Limit values to ``[min, max]`` (arrays or scalars, broadcast); either bound may be None,
+    and with both None the result is a copy of ``x``. A NaN bound gives NaN. NumPy's keyword
+    names ``a_min``/``a_max`` are accepted too.
+
+    >>> lh.clip(lh.arange(5), 1, 3).numpy()
+    array([1, 1, 2, 3, 3])
+    """
+    lo = a_min if min is None else min
+    hi = a_max if max is None else max
+    return apply("clip", x, lo, hi)
 
 
-def astype(x, dtype):
-    """``x`` cast to ``dtype`` (unsafe casting, as NumPy's ``astype``)."""
-    return apply("astype", x, dtype=dtype)
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Elementwise ``|a - b| <= atol + rtol * |b|`` (NumPy's ``isclose``): equal infinities
+    are close, NaNs only with ``equal_nan``.
+
+    >>> lh.isclose(lh.array([1.0, 2.0]), lh.array([1.0 + 1e-9, 2.1])).numpy()
+    array([ True, False])
+    """
+    return apply("isclose", a, b, rtol=float(rtol), atol=float(atol),
+                 equal_nan=bool(equal_nan))
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """NaN replaced by ``nan``, infinities by ``posinf``/``neginf`` (default: the dtype's
+    largest and smallest finite values); integers unchanged. The result is always new.
+
+    >>> lh.nan_to_num(lh.array([float("nan"), 1.0])).numpy()
+    array([0., 1.], dtype=float32)
+    """
+    return apply("nan_to_num", x, nan=float(nan),
+                 posinf=None if posinf is None else float(posinf),
+                 neginf=None if neginf is None else float(neginf))
+
+
+def astype(x, dtype, /, *, copy=True, device=None):
+    """``x`` cast to ``dtype`` (unsafe casting, as NumPy's ``astype``); ``copy=False`` returns
+    ``x`` itself when nothing changes. ``device`` moves the result (``to_device``).
+
+    >>> lh.astype(lh.arange(3), lh.float32).dtype
+    lazyheat.float32
+    """
+    x = _operand(x)
+    target = dt.as_dtype(dtype)
+    out = x if not copy and x.dtype == target else apply("astype", x, dtype=target)
+    if device is not None and _core.get_device(device) != out.device:
+        out = out.to_device(device)
+    return out
 
 
 __all__ = [n for n, d in EWISE.items() if d.arity <= 2 and n != "astype"] + [
-    "divide", "true_divide", "absolute", "around", "bitwise_not", "pow", "where", "clip", "astype"]
+    "divide", "true_divide", "absolute", "around", "bitwise_not", "pow", "where", "clip",
+    "astype", "bitwise_invert", "bitwise_left_shift", "bitwise_right_shift", "acos", "asin",
+    "atan", "atan2", "acosh", "asinh", "atanh", "degrees", "radians"]

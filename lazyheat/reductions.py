@@ -264,8 +264,8 @@ amin, amax = min, max
 
 
 def cumsum(x, axis=None, dtype=None):
-    """Cumulative sum along ``axis`` (of the flattened array when None), as NumPy: small
-    integers and bools accumulate in int64 (lazyheat has no uint64: uint8 too), and
+    """Cumulative sum along ``axis`` (of the flattened array when None), as NumPy: bools and
+    signed integers accumulate in int64, unsigned integers in uint64, and
     ``dtype=bool`` gives the running logical or. Along the split axis each rank adds the sums
     of the blocks before it (one all-gather of a slice per rank).
 

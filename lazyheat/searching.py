@@ -21,18 +21,18 @@ from .creation import arange, array, full, lazy, zeros
 from .graph import dtypes as dt
 from .graph.errors import normalize_axis, op_error
 from .indexing import select
-from .manipulation import concatenate, getitem, reshape, stack
+from .manipulation import concatenate, getitem, redistribute_to, reshape, stack
 from .reductions import cumsum
 from .reductions import sum as _sum
 
-__all__ = ["cumprod", "cumulative_prod", "nancumsum", "nancumprod", "diff", "nonzero",
+__all__ = ["isin", "cumprod", "cumulative_prod", "nancumsum", "nancumprod", "diff", "nonzero",
            "argwhere", "flatnonzero", "count_nonzero"]
 
 
 # ---------------------------------------------------------------- scans
 def cumprod(x, axis=None, dtype=None):
     """Cumulative product along ``axis`` (of the flattened array when None), as NumPy:
-    small integers and bools accumulate in int64, ``dtype=bool`` gives the running logical
+    bools and signed integers accumulate in int64, unsigned ones in uint64, ``dtype=bool`` gives the running logical
     and. Along the split axis each rank multiplies its scan by the products of the blocks
     before it (one all-gather of a slice per rank).
 
@@ -229,3 +229,37 @@ def where(condition, x=None, y=None):
     if x is None or y is None:
         raise op_error(ValueError, "where", "either both or neither of x and y should be given")
     return ew.where(condition, x, y)
+
+
+def isin(x1, x2, /, *, invert=False):
+    """Whether each element of ``x1`` is among the elements of ``x2`` (``invert``: is not),
+    with ``x1``'s shape and layout.
+
+    ``x2`` is sorted (a distributed sample sort when split); then each element of ``x1``
+    finds its insertion point by ``searchsorted`` and compares with the value there. The
+    smaller operand is the one that moves: a ``x2`` no larger than ``x1`` is replicated
+    after sorting (``x1`` stays where it is, every step local); a larger ``x2`` stays split
+    and the positions are looked up at their owners.
+
+    >>> lh.isin(lh.array([1, 5, 2], split=0), lh.array([2, 3])).numpy()
+    array([False, False,  True])
+    """
+    from .indexing import take
+    from .sorting import searchsorted, sort
+
+    a = lazy(x1)
+    b = x2 if hasattr(x2, "_node") else array(x2, comm=a.comm, device=a.device)
+    _core.check_same([a, b], "isin")
+    if b.size == 0:
+        return full(a.shape, bool(invert), dtype=dt.bool_, split=a.split, device=a.device,
+                    comm=a.comm)
+    s = sort(reshape(b, (-1,)))
+    if s.split is not None and b.size <= a.size:
+        s = redistribute_to(s, None)
+    flat = reshape(a, (-1,))
+    pos = ew.minimum(searchsorted(s, flat), s.shape[0] - 1)
+    found = ew.equal(take(s, pos), flat)
+    found = reshape(found, a.shape)
+    if found.split != a.split:
+        found = redistribute_to(found, a.split, a.aval.counts if a.split is not None else None)
+    return ew.logical_not(found) if invert else found

@@ -7,6 +7,9 @@ to its name, to the matching NumPy dtype and to the matching torch dtype (by nam
 Promotion follows NumPy 2 (NEP 50): Python scalars are *weak*, they never widen an array's
 dtype within its kind (``f32 * 2.0 -> f32``) but lift the kind (``i64 * 1.5 -> f64``).
 bfloat16, which NumPy lacks, promotes like float16 within floats; bf16 with f16 gives f32.
+Mixed signed and unsigned integers promote as NumPy 2 (``uint64`` with ``int64`` gives
+``float64``), which the Array API leaves unspecified. The runtime stores uint16/32/64 in
+torch's native dtypes and computes them exactly in signed ones (``runtime/kernels/unsigned``).
 """
 
 from __future__ import annotations
@@ -69,6 +72,9 @@ _ALL = [
     DType("int32", 4, "i", "i32"),
     DType("int64", 8, "i", "i64"),
     DType("uint8", 1, "u", "u8"),
+    DType("uint16", 2, "u", "u16"),
+    DType("uint32", 4, "u", "u32"),
+    DType("uint64", 8, "u", "u64"),
     DType("float16", 2, "f", "f16"),
     DType("bfloat16", 2, "f", "bf16"),
     DType("float32", 4, "f", "f32"),
@@ -79,6 +85,7 @@ _ALL = [
 BY_NAME = {d.name: d for d in _ALL}
 bool_, int8, int16, int32, int64, uint8 = (BY_NAME[n] for n in
                                            ("bool", "int8", "int16", "int32", "int64", "uint8"))
+uint16, uint32, uint64 = BY_NAME["uint16"], BY_NAME["uint32"], BY_NAME["uint64"]
 float16, bfloat16, float32, float64 = (BY_NAME[n] for n in
                                        ("float16", "bfloat16", "float32", "float64"))
 complex64, complex128 = BY_NAME["complex64"], BY_NAME["complex128"]
@@ -96,14 +103,18 @@ def as_dtype(obj) -> DType:
     if obj in _PY_TYPES and isinstance(obj, type):
         return _PY_TYPES[obj]
     if isinstance(obj, str):
-        name = obj
+        # "float32", or a library's qualified name ("torch.float32", "array_api_strict.int8")
+        name = obj.rsplit(".", 1)[-1]
     elif type(obj).__module__ == "torch" and type(obj).__name__ == "dtype":
         name = str(obj).removeprefix("torch.")
     else:
         try:
             name = np.dtype(obj).name
         except TypeError as exc:
-            raise _unsupported(obj) from exc
+            # another Array API library's dtype object prints as "<library>.<name>"
+            name = str(obj).rsplit(".", 1)[-1]
+            if name not in BY_NAME:
+                raise _unsupported(obj) from exc
     name = {"bool8": "bool"}.get(name, name)
     if name in BY_NAME:
         return BY_NAME[name]
@@ -128,7 +139,8 @@ def promote(a: DType, b: DType) -> DType:
     if bfloat16 in (a, b):
         other = b if a is bfloat16 else a
         if other.kind in "biu":  # as float16 does: small ints keep it, wider ones widen
-            return {int16: float32, int32: float64, int64: float64}.get(other, bfloat16)
+            return {int16: float32, uint16: float32, int32: float64, uint32: float64,
+                    int64: float64, uint64: float64}.get(other, bfloat16)
         if other is float16:
             return float32
         return other  # float32/float64/complex outrank bfloat16
@@ -197,7 +209,7 @@ def default_float(d: DType) -> DType:
         return d
     if d in (bool_, int8, uint8):
         return float16
-    if d is int16:
+    if d in (int16, uint16):
         return float32
     return float64
 

@@ -83,6 +83,23 @@ def _negative(op, operands):
     return out
 
 
+def _positive(op, operands):
+    out = _promote(op, operands)
+    if out is dt.bool_:
+        raise op_error(TypeError, op, "boolean positive is not supported (NumPy has no loop)")
+    return out
+
+
+def _inexact(op, operands):
+    """Floating and complex operands only (the standard's reciprocal; NumPy's integer
+    reciprocal truncates to 0 and fails on 0)."""
+    out = _promote(op, operands)
+    if not out.is_inexact:
+        raise op_error(TypeError, op, f"only floating-point dtypes are allowed; got "
+                       f"{_names(operands)}")
+    return out
+
+
 def _abs(op, operands):
     out = _promote(op, operands)
     return {dt.complex64: dt.float32, dt.complex128: dt.float64}.get(out, out)
@@ -108,6 +125,29 @@ def _ordered_bool(op, operands):
     return dt.bool_
 
 
+def _real_part(op, operands):
+    """``real``/``imag`` (and ``abs``): the real dtype of a complex operand, else its own."""
+    return _abs(op, operands)
+
+
+def _angle(op, operands):
+    """NumPy's ``arctan2(0, x)`` for real ``x`` (a Python 0 lifts bool to int64: float64)."""
+    out = _promote(op, operands)
+    if out is dt.bool_:
+        return dt.float64
+    return _abs(op, operands) if out.is_complex else dt.default_float(out)
+
+
+def _float_power(op, operands):
+    return dt.complex128 if _promote(op, operands).is_complex else dt.float64
+
+
+def _round(op, operands):
+    """Round keeps the dtype (complex included); NumPy rounds bool as float16."""
+    out = _promote(op, operands)
+    return dt.float16 if out is dt.bool_ else out
+
+
 def _where(op, operands):
     return dt.result_type(*operands[1:])
 
@@ -121,7 +161,8 @@ class Ewise(NamedTuple):
     dtype: Callable | None  # None: the ``dtype`` given by the caller (astype)
     torch: str | None       # name of the torch function, or None for a kernel of its own
     # the dtype the kernel computes in: "result" (the result's), "operands" (the operands'
-    # promoted dtype: comparisons, abs of complex) or "bool" (logical ops)
+    # promoted dtype: comparisons, abs of complex), "inexact" (the operands' promoted with a
+    # Python float: isclose) or "bool" (logical ops)
     compute: str = "result"
 
 
@@ -147,7 +188,7 @@ EWISE = {
     "logical_xor": Ewise(2, _bool, "logical_xor", "bool"),
     "logical_not": Ewise(1, _bool, "logical_not", "bool"),
     "invert": Ewise(1, _integer, "bitwise_not"),
-    "negative": Ewise(1, _negative, "neg"), "positive": Ewise(1, _same, "positive"),
+    "negative": Ewise(1, _negative, "neg"), "positive": Ewise(1, _positive, "positive"),
     "abs": Ewise(1, _abs, "abs", "operands"), "square": Ewise(1, _int_if_bool, "square"),
     "sign": Ewise(1, _negative, None),
     "exp": Ewise(1, _float, "exp"), "expm1": Ewise(1, _float, "expm1"),
@@ -160,10 +201,26 @@ EWISE = {
     "sinh": Ewise(1, _float, "sinh"), "cosh": Ewise(1, _float, "cosh"),
     "tanh": Ewise(1, _float, "tanh"),
     "floor": Ewise(1, _real_same, "floor"), "ceil": Ewise(1, _real_same, "ceil"),
-    "trunc": Ewise(1, _real_same, "trunc"), "round": Ewise(1, _real_same, None),
+    "trunc": Ewise(1, _real_same, "trunc"), "round": Ewise(1, _round, None),
     "isnan": Ewise(1, _bool, "isnan", "operands"), "isinf": Ewise(1, _bool, "isinf", "operands"),
     "isfinite": Ewise(1, _bool, "isfinite", "operands"),
     "where": Ewise(3, _where, None), "clip": Ewise(3, _clip, None),
+    # the rest of the Array API's and NumPy's elementwise functions
+    "arcsinh": Ewise(1, _float, "asinh"), "arccosh": Ewise(1, _float, "acosh"),
+    "arctanh": Ewise(1, _float, "atanh"), "exp2": Ewise(1, _float, "exp2"),
+    "cbrt": Ewise(1, _real_float, None), "deg2rad": Ewise(1, _real_float, "deg2rad"),
+    "rad2deg": Ewise(1, _real_float, "rad2deg"), "fabs": Ewise(1, _real_float, "abs"),
+    "reciprocal": Ewise(1, _inexact, "reciprocal"), "sinc": Ewise(1, _true_div, "sinc"),
+    "signbit": Ewise(1, _ordered_bool, "signbit", "operands"),
+    "real": Ewise(1, _real_part, None, "operands"), "imag": Ewise(1, _real_part, None, "operands"),
+    "conj": Ewise(1, _int_if_bool, "conj_physical"), "angle": Ewise(1, _angle, None),
+    "isreal": Ewise(1, _bool, None, "operands"), "iscomplex": Ewise(1, _bool, None, "operands"),
+    "nan_to_num": Ewise(1, _same, None),
+    "copysign": Ewise(2, _real_float, "copysign"), "hypot": Ewise(2, _real_float, "hypot"),
+    "nextafter": Ewise(2, _real_float, "nextafter"), "heaviside": Ewise(2, _real_float, None),
+    "fmod": Ewise(2, _no_complex, "fmod"), "fmin": Ewise(2, _real_same, "fmin"),
+    "fmax": Ewise(2, _real_same, "fmax"), "float_power": Ewise(2, _float_power, "float_power"),
+    "isclose": Ewise(2, _bool, None, "inexact"),
     "astype": Ewise(1, None, None),  # dtype given by the ``cdtype`` attribute
 }
 

@@ -18,8 +18,9 @@ from .registry import Group, OpDef, keep_inputs, register
 
 
 def scan_dtype(d: dt.DType) -> dt.DType:
-    """NumPy's cumsum dtype: small integers and bools accumulate in int64."""
-    return dt.sum_dtype(d)
+    """NumPy's cumsum dtype: bools and signed integers accumulate in int64, unsigned
+    integers in uint64 (the Array API's default for each kind)."""
+    return dt.uint64 if d.kind == "u" else dt.sum_dtype(d)
 
 
 def _infer_cumsum(avals, attrs):

@@ -78,11 +78,15 @@ def compile_member(m, ctx):
     when every array operand already has the compute dtype and the result is of that dtype
     or bool (comparisons, predicates, logical ops): no casts, nothing for ``k_ewise`` to do
     but that call. Scalars become 0-d tensors once; everything else goes through
-    ``kernels.k_ewise``. ``ctx`` only carries the device: compiled programs are cached."""
+    ``kernels.k_ewise``, and so do members in uint16/32/64 (torch computes nothing in them:
+    ``kernels/unsigned.py`` emulates them) and integer members with a Python int outside
+    their dtype (a comparison answered as a constant). ``ctx`` only carries the device:
+    compiled programs are cached."""
     cdt = m.attr("cdtype")
     fn = K.elementwise.PLAIN.get(m.op)
     fast = fn is not None and cdt is not None and \
-        (m.aval.dtype == cdt or m.aval.dtype.name == "bool")
+        (m.aval.dtype == cdt or m.aval.dtype.name == "bool") and \
+        K.elementwise.fast_dtype(K.tdtype(cdt), [v for _, v in m.attr("scalars", ())], m.op)
     if not fast or any(i.aval.dtype != cdt for i in m.inputs):
         return (lambda ops: K.k_ewise(m, ops, ctx)), None
     tdt = K.tdtype(cdt)

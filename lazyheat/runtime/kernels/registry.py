@@ -28,8 +28,8 @@ def kernel(*names: str):
 
 
 TORCH_DTYPES = {n: getattr(torch, n) for n in (
-    "bool", "int8", "int16", "int32", "int64", "uint8", "float16", "bfloat16", "float32",
-    "float64", "complex64", "complex128")}
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
+    "bfloat16", "float32", "float64", "complex64", "complex128")}
 
 
 def tdtype(d):

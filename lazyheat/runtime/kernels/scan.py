@@ -5,6 +5,9 @@ scans its own block (``cumsum``), takes the last slice of its scan (``scan_carry
 every rank's carry is all-gathered (stacked in rank order), adds the carries of the ranks
 before it (``scan_add``). Every rank sums the same gathered carries in rank order, so the
 offsets are deterministic.
+
+Unsigned results (uint16/32/64, which have no torch scan kernels) accumulate in int64: its
+arithmetic wraps modulo 2**64, so the low bits are NumPy's unsigned result.
 """
 
 from __future__ import annotations
@@ -13,18 +16,42 @@ import torch
 
 from .registry import kernel, tdtype
 
+_UNSIGNED = (torch.uint16, torch.uint32, torch.uint64)
+
+
+def _signed(t: torch.Tensor) -> torch.Tensor:
+    """``t`` as int64 holding its values (uint64: its bits)."""
+    if t.dtype == torch.uint64:
+        return t.view(torch.int64)
+    return t.to(torch.int64)
+
+
+def _back(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """int64 ``t`` as unsigned ``dtype`` (the low bits)."""
+    return t.view(torch.uint64) if dtype == torch.uint64 else t.to(dtype)
+
+
+def _scan(fn, node, x):
+    out = tdtype(node.aval.dtype)
+    axis = node.attr("axis")
+    if out in _UNSIGNED:
+        return _back(fn(_signed(x), dim=axis, dtype=torch.int64), out)
+    if x.dtype in _UNSIGNED:
+        x = x.to(out)
+    return fn(x, dim=axis, dtype=out)
+
 
 @kernel("cumsum")
 def k_cumsum(node, args, ctx):
     """The block's own scan along ``axis``, accumulated in the result's dtype (NumPy's: small
     integers and bools in int64, or the requested ``dtype``)."""
-    return torch.cumsum(args[0], dim=node.attr("axis"), dtype=tdtype(node.aval.dtype))
+    return _scan(torch.cumsum, node, args[0])
 
 
 @kernel("cumprod")
 def k_cumprod(node, args, ctx):
     """The block's own product scan along ``axis``, in the result's dtype."""
-    return torch.cumprod(args[0], dim=node.attr("axis"), dtype=tdtype(node.aval.dtype))
+    return _scan(torch.cumprod, node, args[0])
 
 
 @kernel("scan_carry")
@@ -49,7 +76,13 @@ def k_scan_add(node, args, ctx):
     r = ctx.rank
     if r == 0:
         return local
-    if node.attr("op") == "prod":
+    if local.dtype in _UNSIGNED:
+        return _back(_add(node.attr("op"), _signed(local), _signed(every), r), local.dtype)
+    return _add(node.attr("op"), local, every, r)
+
+
+def _add(op, local, every, r):
+    if op == "prod":
         before = torch.prod(every[:r], dim=0)
         return local * before.to(local.dtype)
     before = torch.sum(every[:r], dim=0)  # carry shape: broadcasts along ``axis``

@@ -19,7 +19,11 @@ import torch
 _BITS = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32: torch.int32,
          torch.float64: torch.int64}
 _INTS = {torch.bool: torch.int16, torch.uint8: torch.int16, torch.int8: torch.int16,
-         torch.int16: torch.int16, torch.int32: torch.int32, torch.int64: torch.int64}
+         torch.int16: torch.int16, torch.int32: torch.int32, torch.int64: torch.int64,
+         torch.uint16: torch.int32, torch.uint32: torch.int64}
+# uint64 keys: its bits as int64 with the top bit flipped, an order-preserving bijection
+# onto int64 (torch has no uint64 comparison kernels, so the keys must be signed)
+_TOP = -(1 << 63)
 _MAGNITUDE = {torch.int16: 0x7FFF, torch.int32: 0x7FFFFFFF, torch.int64: 0x7FFFFFFFFFFFFFFF}
 
 
@@ -29,6 +33,8 @@ def key_dtype(dtype: torch.dtype) -> torch.dtype:
         return _BITS[dtype]
     if dtype in _INTS:
         return _INTS[dtype]
+    if dtype == torch.uint64:
+        return torch.int64
     raise TypeError(f"cannot sort {dtype}")
 
 
@@ -41,6 +47,8 @@ def to_keys(x: torch.Tensor, descending: bool = False) -> torch.Tensor:
         bits = canon.view(kd)
         # negative floats: flip the magnitude bits so larger magnitudes order lower
         k = torch.where(bits < 0, bits ^ _MAGNITUDE[kd], bits)
+    elif x.dtype == torch.uint64:
+        k = x.view(torch.int64) ^ _TOP
     else:
         k = x.to(kd)
     return torch.bitwise_not(k) if descending else k
@@ -54,4 +62,6 @@ def from_keys(k: torch.Tensor, dtype: torch.dtype, descending: bool = False) -> 
         return torch.where(k < 0, k ^ _MAGNITUDE[k.dtype], k).view(dtype)
     if dtype == torch.bool:
         return k != 0
+    if dtype == torch.uint64:
+        return (k ^ _TOP).view(torch.uint64)
     return k.to(dtype)
