@@ -32,9 +32,9 @@ __all__ = ["isin", "cumprod", "cumulative_prod", "nancumsum", "nancumprod", "dif
 # ---------------------------------------------------------------- scans
 def cumprod(x, axis=None, dtype=None):
     """Cumulative product along ``axis`` (of the flattened array when None), as NumPy:
-    bools and signed integers accumulate in int64, unsigned ones in uint64, ``dtype=bool`` gives the running logical
-    and. Along the split axis each rank multiplies its scan by the products of the blocks
-    before it (one all-gather of a slice per rank).
+    bools and signed integers accumulate in int64, unsigned ones in uint64, ``dtype=bool``
+    gives the running logical and. Along the split axis each rank multiplies its scan by
+    the products of the blocks before it (one all-gather of a slice per rank).
 
     >>> lh.cumprod(lh.arange(1, 6, split=0)).numpy()
     array([  1,   2,   6,  24, 120])
