@@ -70,8 +70,8 @@ def select(x, mask) -> LazyArray:
         mask = array(mask, comm=x.comm, device=x.device)
     _core.check_same([x, mask], "getitem")
     if mask.dtype != dt.bool_:
-        raise op_error(IndexError, "getitem", f"a lazy array index must be boolean, got "
-                       f"{mask.dtype.name} (integer array indexing is not supported)",
+        raise op_error(IndexError, "getitem", f"a lazy array index must be boolean or integer, "
+                       f"got {mask.dtype.name}",
                        x.shape, mask.shape)
     k = mask.ndim
     if k == 0 or k > x.ndim or tuple(mask.shape) != tuple(x.shape[:k]):

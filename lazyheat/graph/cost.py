@@ -129,11 +129,55 @@ def _batch_running(node, out) -> np.ndarray:
 # What each collective holds while it runs, its output included, given its output's bytes
 # on each rank: the buffers of its kernel in ``runtime/comm.py`` (a new collective adds its
 # rule here; a test checks that every collective has one).
+def _flag_running(node, out) -> np.ndarray:
+    return out  # index_check: one all-reduced int64 flag besides its (wrapped) indices
+
+
+def _routed_running(node, out) -> np.ndarray:
+    """take_routed / take_along_routed: each request is an int64 sent to its owner and
+    received there; the answers (the result's bytes) are packed to send and received."""
+    idx = rank_bytes(node.inputs[1].aval)
+    requests = idx * 8 // max(node.inputs[1].aval.dtype.itemsize, 1)
+    return out + 2 * requests + 2 * out
+
+
+def _put_running(node, out) -> np.ndarray:
+    """put_routed: a copy of x (the output), the (index, row) pairs packed to send and
+    received by the owners."""
+    idx_aval, v = node.inputs[1].aval, node.inputs[2].aval
+    requests = rank_bytes(idx_aval) * 8 // max(idx_aval.dtype.itemsize, 1)
+    return out + 2 * requests + 2 * rank_bytes(v)
+
+
+def _sort_running(node, out) -> np.ndarray:
+    """samplesort: the block's integer keys, sorted (and their permutation for indices),
+    sent in pieces to their destinations and received into one buffer, then merged into
+    the output."""
+    keys = rank_bytes(node.inputs[0].aval)
+    return keys + 2 * np.maximum(keys, out) + out
+
+
+def _scan_running(node, out) -> np.ndarray:
+    """unique_count: the block's keys besides its small gathered table;
+    unique_inverse: (position, id) int64 pairs packed to send and received."""
+    inp = rank_bytes(node.inputs[0].aval)
+    if node.op == "unique_count":
+        return out + inp
+    return out + 2 * 2 * out
+
+
 COMM_BUFFERS = {
     "redistribute": _redistribute_running,
     "allreduce": _allreduce_running,
     "allgather": _allgather_running,
     "batch_allgather": _batch_running,
+    "index_check": _flag_running,
+    "take_routed": _routed_running,
+    "take_along_routed": _routed_running,
+    "put_routed": _put_running,
+    "samplesort": _sort_running,
+    "unique_count": _scan_running,
+    "unique_inverse": _scan_running,
 }
 
 

@@ -59,8 +59,9 @@ def test_numpy_bool_index_and_errors():
     check(x[m], a[m])
     with pytest.raises(IndexError, match="boolean index"):
         x[lh.array(np.ones(5, dtype=bool))]
-    with pytest.raises(IndexError, match="must be boolean"):
-        x[lh.arange(6)]
+    with pytest.raises(IndexError, match="must be boolean or integer"):
+        x[lh.array(np.ones(6))]
+    check(x[lh.arange(5, -1, -1)], a[::-1])  # integer arrays are routed, not refused
 
 
 def test_explain_names_the_break():
