@@ -130,7 +130,9 @@ def run_one(args, config, r, workloads, log) -> list[dict]:
 
 
 def check(rows) -> int:
-    """Compare every checksum with NumPy's; mark disagreeing rows. Returns how many failed."""
+    """Compare every checksum with NumPy's; mark disagreeing rows. Returns how many failed.
+    The tolerance is the row's own (``Case.tol``), else the workload's (``data.TOL``), else
+    ``DEFAULT_TOL``."""
     ref = {row["workload"]: row["checksum"] for row in rows
            if row["config"] == "numpy" and row.get("checksum") is not None}
     bad = 0
@@ -138,7 +140,7 @@ def check(rows) -> int:
         want = ref.get(row["workload"])
         if row["status"] != "ok" or want is None or row["workload"] == "bandwidth":
             continue
-        tol = row.get("tol", DEFAULT_TOL)
+        tol = row.get("tol", data.TOL.get(row["workload"], DEFAULT_TOL))
         got = row["checksum"]
         if not abs(got - want) <= tol * abs(want) + 1e-6:
             row["status"] = "bad-checksum"
@@ -201,7 +203,9 @@ def main(argv=None) -> int:
                     "flavour needs are added, then $LAZYHEAT_MPIEXEC_ARGS")
     ap.add_argument("--publish", action="store_true",
                     help="also copy RESULTS.md and ratios.png to bench/ (to commit)")
-    ap.add_argument("--size-scale", type=float, default=1.0, help=argparse.SUPPRESS)
+    ap.add_argument("--size-scale", type=float, default=1.0,
+                    help="multiply every workload's element and row counts by this factor "
+                    "(at least 64), for smoke checks at tiny sizes (default 1)")
     args = ap.parse_args(argv)
     args.repeats = max(args.repeats, 1)
     args.timeout = args.timeout or (60.0 if args.quick else 300.0)

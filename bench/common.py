@@ -40,4 +40,4 @@ class Case:
     check: Callable[[Any], float]
     notes: str = ""
     extra: Callable[[Any], dict] | None = None
-    tol: float | None = None  # relative checksum tolerance, when looser than the default
+    tol: float | None = None  # relative checksum tolerance, when not the workload's own

@@ -24,6 +24,11 @@ FULL = {
     "resplit": {"n": 8000},
     "overhead": {"n": 1000, "reps": 1000},
     "bandwidth": {"n": 1 << 26},
+    "sort": {"n": 100_000_000},
+    "unique": {"n": 100_000_000, "k": 1000},
+    "median": {"rows": 4_000_000, "cols": 16},
+    "mask_filter": {"n": 100_000_000, "keep": 0.1},
+    "cumsum": {"n": 100_000_000},
 }
 
 # --quick: a tenth of the rows (a quarter of the side for square matrices), half the k-means
@@ -40,9 +45,21 @@ QUICK = {
     "resplit": {"n": 2000},
     "overhead": {"n": 1000, "reps": 30},
     "bandwidth": {"n": 1 << 24},
+    "sort": {"n": 10_000_000},
+    "unique": {"n": 10_000_000, "k": 1000},
+    "median": {"rows": 400_000, "cols": 16},
+    "mask_filter": {"n": 10_000_000, "keep": 0.1},
+    "cumsum": {"n": 10_000_000},
 }
 
 WORKLOADS = list(FULL)
+
+# Relative checksum tolerance of a workload whose results every library must reproduce more
+# closely than the suite's default (1e-3): sort, unique and median select values of the input
+# (or the mean of two), so their checksums agree to float64 rounding; a float32 sum of the
+# kept values differs by about 1e-7 between summation orders. A library's Case.tol, where
+# set, takes precedence.
+TOL = {"sort": 1e-9, "unique": 1e-12, "median": 1e-6, "mask_filter": 1e-6}
 
 # Bytes a workload must at least move through memory, as multiples of its input's size: the
 # elementwise workloads are reported also as a fraction of the machine's copy bandwidth.
@@ -72,6 +89,11 @@ INPUT_BYTES = {
     "resplit": lambda p, rows: rows * p["n"] * 4,
     "overhead": lambda p, rows: 2 * rows * 4,  # a and b
     "bandwidth": lambda p, rows: 2 * rows * 4,  # the source and the preallocated destination
+    "sort": lambda p, rows: rows * 4,
+    "unique": lambda p, rows: rows * 8,  # int64
+    "median": _matrix_bytes,
+    "mask_filter": lambda p, rows: rows * 4,
+    "cumsum": lambda p, rows: rows * 4,
 }
 
 
@@ -180,3 +202,73 @@ def true_lasso_weights(d):
 
 def overhead_inputs(p, r0=0, r1=None):
     return uniform(12, (p["n"],), r0, r1), uniform(13, (p["n"],), r0, r1)
+
+
+def sort_input(p, r0=0, r1=None):
+    return uniform(15, (p["n"],), r0, r1)
+
+
+def unique_input(p, r0=0, r1=None):
+    """int64 in [0, k): floor(u * k) of the generator's u = m / 2^24, as (m * k) >> 24 in
+    exact integer arithmetic (a float32 product would round some values up to the next
+    integer), in place to keep the temporaries to one int64 array."""
+    m = (uniform(16, (p["n"],), r0, r1) * np.float32(1 << 24)).astype(np.int64)
+    m *= p["k"]
+    m >>= 24
+    return m
+
+
+def median_input(p, r0=0, r1=None):
+    return matrix(17, p["rows"], p["cols"], r0, r1)
+
+
+def mask_input(p, r0=0, r1=None):
+    return uniform(18, (p["n"],), r0, r1)
+
+
+def cumsum_input(p, r0=0, r1=None):
+    """Uniform in [-0.5, 0.5) (exact in float32): the running sum stays a random walk of a
+    few thousand. Values in [0, 1) would make it reach 5e7 at 1e8 elements, past 2^24, where
+    a float32 accumulator no longer grows by values below 1: a sequential float32 cumsum
+    (NumPy's) would stop at 2^24 while torch's (float64 accumulator) would not."""
+    return uniform(19, (p["n"],), r0, r1) - np.float32(0.5)
+
+
+# ---------------------------------------------------------------- shared checksums
+def every_kth(n: int) -> int:
+    """The stride of the about 1000 entries a checksum reads from a long 1-D result."""
+    return max(1, n // 1000)
+
+
+def sort_checksum(strided) -> float:
+    """Of ``sorted[::every_kth(n)]``: order statistics weighted by their rank, so a value in
+    the wrong place changes it (exact: every library returns the same input values)."""
+    v = np.asarray(strided, np.float64).ravel()
+    return float((v * np.arange(1, v.size + 1)).sum())
+
+
+def unique_checksum(values, counts) -> float:
+    """sum(count * (value + 1)^2) + the number of distinct values: independent of their
+    order, and it pairs each count with its value; exact in float64 (below 2^53)."""
+    v = np.asarray(values, np.float64).ravel()
+    c = np.asarray(counts, np.float64).ravel()
+    return float((c * (v + 1) ** 2).sum() + v.size)
+
+
+def median_checksum(medians) -> float:
+    """Column medians weighted by column index: a swapped column changes it."""
+    m = np.asarray(medians, np.float64).ravel()
+    return float((m * np.arange(1, m.size + 1)).sum())
+
+
+def mask_checksum(count, total) -> float:
+    """The number of kept values plus their sum."""
+    return float(count) + float(total)
+
+
+def cumsum_checksum(strided) -> float:
+    """Of ``cumsum[::every_kth(n)]``: the sum of their absolute values (the running sum
+    changes sign). Float32 cumulative sums accumulate differently (NumPy sequentially, torch
+    in float64, blocked libraries from per-block offsets): at 1e8 elements this checksum
+    differs by about 3e-5 between them, inside the default 1e-3."""
+    return float(np.abs(np.asarray(strided, np.float64)).sum())

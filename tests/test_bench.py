@@ -52,7 +52,8 @@ def test_bench_tiny(tmp_path, monkeypatch, bench):
     # the default tier only: the compile tier has its own, shorter run below
     monkeypatch.setitem(bench.LIBS, "lazyheat", ["lazyheat"])
     workloads = ["ewise_chain", "moments", "standardize", "gram", "cdist", "kmeans",
-                 "transpose_sum", "resplit", "overhead"]
+                 "transpose_sum", "resplit", "overhead", "sort", "unique", "median",
+                 "mask_filter", "cumsum"]
     rc, rows = _run(bench, tmp_path, ["lazyheat", "numpy"], workloads)
     lh_rows = {r["workload"]: r for r in rows if r["config"] == "lazyheat"}
     assert rc == 0, [r for r in rows if r["status"] not in ("ok", "n/a")]
@@ -65,6 +66,16 @@ def test_bench_tiny(tmp_path, monkeypatch, bench):
     text = (tmp_path / "RESULTS.md").read_text()
     assert "## Extra peak memory per rank over the inputs" in text
     assert "## Peak RSS per process (MiB)" in text
+
+
+def test_workload_tolerance(bench):
+    """A workload's own tolerance (data.TOL) applies unless the row sets one."""
+    rows = [{"config": "numpy", "workload": "sort", "status": "ok", "checksum": 1e6},
+            {"config": "lazyheat", "workload": "sort", "status": "ok", "checksum": 1e6 + 1},
+            {"config": "torch", "workload": "sort", "status": "ok", "checksum": 1e6 + 1,
+             "tol": 1e-3}]
+    assert bench.check(rows) == 1
+    assert [r["status"] for r in rows] == ["ok", "bad-checksum", "ok"]
 
 
 def test_bench_compiled(tmp_path, bench):

@@ -105,18 +105,18 @@ def _wait(x):
     return x
 
 
-def _gen(ctx, shape, make):
+def _gen(ctx, shape, make, dtype=np.float32):
     """A persisted Dask array of ``shape`` whose rows [r0, r1) are ``make(r0, r1)``."""
     auto = da.core.normalize_chunks(("auto",) + (-1,) * (len(shape) - 1), shape,
-                                    dtype=np.float32)[0][0]
+                                    dtype=dtype)[0][0]
     rows = min(auto, -(-shape[0] // (2 * ctx.workers)))
     chunks = da.core.normalize_chunks((rows,) + shape[1:], shape)
 
     def block(block_info=None):
         (r0, r1) = block_info[None]["array-location"][0]
         return make(r0, r1)
-    x = da.map_blocks(block, chunks=chunks, dtype=np.float32,
-                      meta=np.empty((0,) * len(shape), np.float32))
+    x = da.map_blocks(block, chunks=chunks, dtype=dtype,
+                      meta=np.empty((0,) * len(shape), dtype))
     return _wait(x.persist())
 
 
@@ -212,3 +212,50 @@ def overhead(ctx, p):
     return Case(run, float, extra=lambda r: {"ops": 10 * reps},
                 notes="one chunk; graph built and computed each time; 100 repetitions "
                 "(ratios are per operation)")
+
+
+def _vector(ctx, p, make, dtype=np.float32):
+    n = p["n"]
+    return _gen(ctx, (n,), lambda r0, r1: make(p, r0, r1), dtype)
+
+
+def sort(ctx, p):
+    import dask.dataframe as dd
+
+    x, k = _vector(ctx, p, data.sort_input), data.every_kth(p["n"])
+
+    def run():  # Dask arrays cannot sort; Dask DataFrame's sort_values is its distributed sort
+        s = dd.from_dask_array(_fresh(x), columns=["x"]).sort_values("x")  # new keys
+        return _wait(s.persist())
+    return Case(run, lambda s: data.sort_checksum(
+        s["x"].to_dask_array(lengths=True)[::k].compute()),
+        notes="dask.dataframe sort_values of a one-column frame (dask.array has no sort)")
+
+
+def unique(ctx, p):
+    x = _vector(ctx, p, data.unique_input, np.int64)
+    return Case(lambda: dask.compute(*da.unique(x, return_counts=True)),
+                lambda r: data.unique_checksum(*r), notes="da.unique(return_counts=True)")
+
+
+def median(ctx, p):
+    X = _gen(ctx, (p["rows"], p["cols"]), lambda r0, r1: data.median_input(p, r0, r1))
+    return Case(lambda: da.median(X, axis=0).compute(), data.median_checksum,
+                notes="da.median(axis=0) (rechunks the columns whole)")
+
+
+def mask_filter(ctx, p):
+    x, keep = _vector(ctx, p, data.mask_input), np.float32(p["keep"])
+
+    def run():  # the kept count is unknown to Dask until computed: the mask's sum gives it
+        mask = x < keep
+        return dask.compute(mask.sum(), x[mask].sum())
+    return Case(run, lambda r: data.mask_checksum(*r),
+                notes="count as the mask's sum, in the same dask.compute")
+
+
+def cumsum(ctx, p):
+    x, k = _vector(ctx, p, data.cumsum_input), data.every_kth(p["n"])
+    return Case(lambda: _wait(_fresh(da.cumsum(x)).persist()),
+                lambda c: data.cumsum_checksum(c[::k].compute()),
+                notes="da.cumsum: per-chunk cumsum plus the offsets of the chunks before")

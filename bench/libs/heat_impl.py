@@ -121,3 +121,56 @@ def overhead(ctx, p):
             s = overhead_chain(a, b, ht.abs, ht.sqrt).sum().item()
         return s
     return Case(run, float, extra=lambda r: {"ops": 10 * p["reps"]}, notes="eager calls")
+
+
+def _vector(ctx, p, make):
+    return _local(make(p, *_rows(ctx, p["n"])))
+
+
+def _strided(x, n):
+    """``x[::every_kth(n)]`` as NumPy (about 1000 values; the checksums read these)."""
+    return x[::data.every_kth(n)].numpy()
+
+
+def sort(ctx, p):
+    x = _vector(ctx, p, data.sort_input)
+    # axis=0, not the default -1: HeAT 1.9.0 compares the axis with the split before
+    # normalizing it, and with axis=-1 sorts each rank's block alone
+    return Case(lambda: ht.sort(x, axis=0), lambda s: data.sort_checksum(_strided(s, p["n"])),
+                notes="ht.sort(axis=0) (with the default axis=-1 HeAT 1.9.0 sorts each "
+                "rank's block alone)")
+
+
+def unique(ctx, p):
+    x = _vector(ctx, p, data.unique_input)
+
+    def run():  # ht.unique has no counts; the values are small non-negative integers
+        values = ht.unique(x, sorted=True)
+        counts = ht.bincount(x, minlength=p["k"])
+        return values, counts[values]
+    return Case(run, lambda r: data.unique_checksum(_np(r[0]), _np(r[1])),
+                notes="ht.unique(sorted=True), counts from ht.bincount (ht.unique has no "
+                "return_counts)")
+
+
+def _np(x):
+    return x.numpy() if isinstance(x, ht.DNDarray) else np.asarray(x)
+
+
+def median(ctx, p):
+    X = _local(data.median_input(p, *_rows(ctx, p["rows"])))
+    return Case(lambda: ht.median(X, axis=0), lambda m: data.median_checksum(_np(m)))
+
+
+def mask_filter(ctx, p):
+    x, keep = _vector(ctx, p, data.mask_input), p["keep"]
+
+    def run():
+        kept = x[x < keep]
+        return kept.shape[0], kept.sum().item()
+    return Case(run, lambda r: data.mask_checksum(*r))
+
+
+def cumsum(ctx, p):
+    x = _vector(ctx, p, data.cumsum_input)
+    return Case(lambda: ht.cumsum(x, 0), lambda c: data.cumsum_checksum(_strided(c, p["n"])))

@@ -178,3 +178,48 @@ def overhead(ctx, p):
                 "handshake_us_per_compute": alone * 1e6 / reps,
                 "unchecked_warm_us_per_node": unchecked * us}
     return Case(run, float, extra=extra)
+
+
+def _strided(x, n):
+    """``x[::every_kth(n)]`` as NumPy (about 1000 values; the checksums read these)."""
+    return x[::data.every_kth(n)].numpy()
+
+
+def sort(ctx, p):
+    x = _local(data.sort_input(p, *_rows(ctx, p["n"])))
+    return Case(lambda: lh.sort(x).compute(),
+                lambda s: data.sort_checksum(_strided(s, p["n"])),
+                notes="lh.sort: sample sort, the result split 0 and balanced")
+
+
+def unique(ctx, p):
+    x = _local(data.unique_input(p, *_rows(ctx, p["n"])))
+
+    def run():
+        r = lh.unique_counts(x)
+        return lh.compute(r.values, r.counts)
+    return Case(run, lambda r: data.unique_checksum(r[0].numpy(), r[1].numpy()),
+                notes="lh.unique_counts")
+
+
+def median(ctx, p):
+    X = _local(data.median_input(p, *_rows(ctx, p["rows"])))
+    return Case(lambda: lh.median(X, axis=0).compute(),
+                lambda m: data.median_checksum(m.numpy()))
+
+
+def mask_filter(ctx, p):
+    x = _local(data.mask_input(p, *_rows(ctx, p["n"])))
+    keep = p["keep"]
+
+    def run():
+        kept = x[x < keep]
+        return kept.shape[0], kept.sum().item()
+    return Case(run, lambda r: data.mask_checksum(*r))
+
+
+def cumsum(ctx, p):
+    x = _local(data.cumsum_input(p, *_rows(ctx, p["n"])))
+    return Case(lambda: lh.cumulative_sum(x).compute(),
+                lambda c: data.cumsum_checksum(_strided(c, p["n"])),
+                notes="float32; per-rank scan plus the offsets of the ranks before")

@@ -143,3 +143,35 @@ def bandwidth(ctx, p):
         np.copyto(dst, src)
         return dst
     return Case(run, lambda d: _sum(d[::4096]), notes="np.copyto, single-threaded")
+
+
+def sort(ctx, p):
+    x, k = data.sort_input(p), data.every_kth(p["n"])
+    return Case(lambda: np.sort(x), lambda s: data.sort_checksum(s[::k]))
+
+
+def unique(ctx, p):
+    x = data.unique_input(p)
+    return Case(lambda: np.unique_counts(x), lambda r: data.unique_checksum(*r),
+                notes="np.unique_counts (sorts a copy)")
+
+
+def median(ctx, p):
+    X = data.median_input(p)
+    return Case(lambda: np.median(X, axis=0), data.median_checksum,
+                notes="np.median(axis=0) (partitions a copy)")
+
+
+def mask_filter(ctx, p):
+    x, keep = data.mask_input(p), F32(p["keep"])
+
+    def run():
+        kept = x[x < keep]
+        return kept.size, kept.sum()
+    return Case(run, lambda r: data.mask_checksum(*r))
+
+
+def cumsum(ctx, p):
+    x, k = data.cumsum_input(p), data.every_kth(p["n"])
+    return Case(lambda: np.cumulative_sum(x), lambda c: data.cumsum_checksum(c[::k]),
+                notes="float32, accumulated sequentially")

@@ -93,3 +93,43 @@ def bandwidth(ctx, p):
         return dst
     return Case(run, lambda d: float(np.sum(d.numpy()[::4096], dtype=np.float64)),
                 notes="Tensor.copy_ with R threads")
+
+
+def sort(ctx, p):
+    x, k = _t(data.sort_input(p)), data.every_kth(p["n"])
+    return Case(lambda: torch.sort(x).values, lambda s: data.sort_checksum(s[::k].numpy()))
+
+
+def unique(ctx, p):
+    x = _t(data.unique_input(p))
+    return Case(lambda: torch.unique(x, sorted=True, return_counts=True),
+                lambda r: data.unique_checksum(r[0].numpy(), r[1].numpy()),
+                notes="torch.unique(return_counts=True)")
+
+
+def median(ctx, p):
+    X, m = _t(data.median_input(p)), p["rows"]
+
+    def run():  # torch.median gives the lower middle value; the mean of the two, as NumPy
+        lo = torch.kthvalue(X, (m + 1) // 2, dim=0).values
+        if m % 2:
+            return lo
+        return (lo + torch.kthvalue(X, m // 2 + 1, dim=0).values) / 2
+    return Case(run, lambda r: data.median_checksum(r.numpy()),
+                notes="two torch.kthvalue selections (torch.median returns the lower "
+                "middle value; torch.quantile refuses more than 2^24 elements)")
+
+
+def mask_filter(ctx, p):
+    x, keep = _t(data.mask_input(p)), p["keep"]
+
+    def run():
+        kept = x[x < keep]
+        return kept.numel(), float(kept.sum())
+    return Case(run, lambda r: data.mask_checksum(*r))
+
+
+def cumsum(ctx, p):
+    x, k = _t(data.cumsum_input(p)), data.every_kth(p["n"])
+    return Case(lambda: torch.cumsum(x, 0), lambda c: data.cumsum_checksum(c[::k].numpy()),
+                notes="float32 output, accumulated in float64 (torch on CPU)")
