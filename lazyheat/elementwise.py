@@ -172,6 +172,31 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
                  equal_nan=bool(equal_nan))
 
 
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """Whether every element of ``a`` is close to ``b`` (``isclose`` everywhere), as NumPy's
+    and HeAT's ``allclose``: a Python bool, so it computes (one all-reduce of a flag).
+
+    >>> lh.allclose(lh.array([1.0, 2.0], split=0), lh.array([1.0, 2.0 + 1e-9]))
+    True
+    """
+    return bool(isclose(a, b, rtol, atol, equal_nan).all())
+
+
+def array_equal(a1, a2, equal_nan=False) -> bool:
+    """Whether two arrays have the same shape and elements (NumPy's ``array_equal``; NaNs
+    equal with ``equal_nan``): a Python bool, so it computes."""
+    from .creation import lazy
+
+    a1, a2 = lazy(a1), lazy(a2)
+    if tuple(a1.shape) != tuple(a2.shape):
+        return False
+    eq = apply("equal", a1, a2)
+    if equal_nan and a1.dtype.is_inexact and a2.dtype.is_inexact:
+        eq = apply("logical_or", eq, apply("logical_and", apply("isnan", a1),
+                                           apply("isnan", a2)))
+    return bool(eq.all())
+
+
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     """NaN replaced by ``nan``, infinities by ``posinf``/``neginf`` (default: the dtype's
     largest and smallest finite values); integers unchanged. The result is always new.
@@ -202,4 +227,5 @@ def astype(x, dtype, /, *, copy=True, device=None):
 __all__ = [n for n, d in EWISE.items() if d.arity <= 2 and n != "astype"] + [
     "divide", "true_divide", "absolute", "around", "bitwise_not", "pow", "where", "clip",
     "astype", "bitwise_invert", "bitwise_left_shift", "bitwise_right_shift", "acos", "asin",
-    "atan", "atan2", "acosh", "asinh", "atanh", "degrees", "radians"]
+    "atan", "atan2", "acosh", "asinh", "atanh", "degrees", "radians", "allclose",
+    "array_equal"]

@@ -8,7 +8,7 @@ a local GEMM and one all-reduce of the small result, never a gather of X.
 
 from __future__ import annotations
 
-from . import _core
+from . import _core, factorize
 from ._array import LazyArray
 from .creation import lazy
 from .graph.errors import normalize_axis, op_error
@@ -71,13 +71,7 @@ def matrix_transpose(x, /):
     return permute_dims(x, tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
 
 
-def _local(fn, x, out, **attrs):
-    from .graph.linalg import float_of
-
-    x = lazy(x)
-    attrs = {k: v for k, v in attrs.items() if v is not None}
-    return _core.make("linalg_local", (x._node,),
-                      {"fn": fn, "out": out, "work": float_of(x.dtype), **attrs})
+_local = factorize.local
 
 
 def cholesky(x, /, *, upper=False):
@@ -141,14 +135,30 @@ class SVDResult(tuple):
     Vh = property(lambda self: self[2])
 
 
+def _split_2d(x) -> bool:
+    """A 2-D matrix split over ranks: factored by TSQR (``factorize.py``), not gathered."""
+    return x.ndim == 2 and x.split is not None
+
+
 def svd(x, /, *, full_matrices=True):
-    """The singular value decomposition of each matrix."""
-    f = bool(full_matrices)
-    return SVDResult(tuple(_local("svd", x, part, full_matrices=f) for part in ("U", "S", "Vh")))
+    """The singular value decomposition of each matrix: ``x = U @ diag(S) @ Vh``.
+
+    A 2-D matrix split over ranks with ``full_matrices=False`` is factored without gathering
+    it: TSQR of its tall orientation (one all-gather of small n x n factors), then the SVD of
+    the small triangle on every rank. ``full_matrices=True`` (the standard's default) asks for
+    an m x m ``U`` of a tall matrix, which is formed from the whole matrix (an all-gather)."""
+    x = lazy(x)
+    if _split_2d(x) and not full_matrices:
+        return SVDResult(factorize.svd_2d(x))
+    return SVDResult(factorize.svd_local(x, full_matrices))
 
 
 def svdvals(x, /):
-    """The singular values of each matrix, descending."""
+    """The singular values of each matrix, descending (of a split 2-D matrix: those of its
+    TSQR R factor, without gathering the matrix)."""
+    x = lazy(x)
+    if _split_2d(x):
+        return factorize.svdvals_2d(x)
     return _local("svdvals", x, "S")
 
 
@@ -160,9 +170,28 @@ class QRResult(tuple):
 
 
 def qr(x, /, *, mode="reduced"):
-    """The QR factorization of each matrix (``mode`` "reduced" or "complete")."""
-    if mode not in ("reduced", "complete"):
-        raise op_error(ValueError, "qr", f"mode must be 'reduced' or 'complete', got {mode!r}")
+    """The QR factorization of each matrix: ``mode`` "reduced" or "complete" give ``(Q, R)``,
+    "r" (NumPy's) gives ``R`` alone.
+
+    A tall 2-D matrix (m >= n) in "reduced" or "r" mode is factored by TSQR
+    (``lh.linalg.tsqr``): each rank factors its row block, one all-gather of the p small
+    n x n R factors, a merge on every rank; ``Q`` keeps the input's row split. ``R`` then has
+    a real non-negative diagonal, so the factors of a full-rank matrix do not depend on the
+    number of ranks. Stacks, wide matrices and "complete" mode factor whole matrices (a
+    batch split is kept; a split matrix axis is gathered).
+
+    >>> q, r = lh.linalg.qr(lh.random.randn(100, 4, split=0, seed=0))
+    >>> q.shape, r.shape, q.split
+    ((100, 4), (4, 4), 0)
+    """
+    if mode not in ("reduced", "complete", "r"):
+        raise op_error(ValueError, "qr", f"mode must be 'reduced', 'complete' or 'r', got "
+                       f"{mode!r}")
+    x = lazy(x)
+    if factorize.is_tall_2d(x) and mode != "complete":
+        return factorize.tsqr(x, mode) if mode == "r" else QRResult(factorize.tsqr(x, mode))
+    if mode == "r":
+        return _local("qr", x, "R", mode="reduced")
     return QRResult((_local("qr", x, "Q", mode=mode), _local("qr", x, "R", mode=mode)))
 
 
@@ -425,3 +454,10 @@ def norm(x, ord=None, axis=None, keepdims=False):
             x = permute_dims(x, tuple(rest) + ax)
         return matrix_norm(x, keepdims=keepdims, ord="fro" if ord is None else ord)
     return vector_norm(x, axis=axis, keepdims=keepdims, ord=2 if ord is None else ord)
+
+
+# distributed factorizations beyond the standard (HeAT's and NumPy's)
+lstsq = factorize.lstsq
+tsqr = factorize.tsqr
+rsvd = factorize.rsvd
+from .iterative import cg, eigsh, lanczos  # noqa: E402,F401 - they build on the above

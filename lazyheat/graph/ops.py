@@ -26,6 +26,7 @@ from . import (  # noqa: F401 - they register ops
     select,
     sort,
     structural,
+    tsqr,
 )
 from .aval import Aval
 from .elementwise import EWISE, ewise_dtype  # noqa: F401 - re-exported

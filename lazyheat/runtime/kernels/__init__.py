@@ -31,6 +31,7 @@ from . import (  # noqa: F401
     scan,
     select,
     sort,
+    tsqr,
 )
 from .elementwise import k_ewise, operands  # noqa: F401 - re-exported
 from .reduce import k_reduce, local_moments, moments, reduce_local  # noqa: F401
