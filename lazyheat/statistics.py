@@ -1,8 +1,9 @@
 """Order statistics (NumPy semantics): ``quantile``, ``percentile``, ``median``.
 
-Each is a sort along the axis (see ``sorting``), a pick of the order statistics around every
-quantile (``order_stats``) and NumPy's interpolation between them (``quantile_lerp``). Along
-an axis that is not split everything is block-local. Along the split axis of an n-d array the
+Each is a pick of the order statistics around every quantile (``order_stats``) and NumPy's
+interpolation between them (``quantile_lerp``). Along an axis that is not split everything
+is block-local, and the order statistics are selected in linear time (a k-th value each)
+rather than sorted for. Along the split axis of an n-d array the
 split moves to another axis first (one all-to-all). Over a 1-d split array (or ``axis=None``
 over a split array, flattened) the sample sort runs, and the few needed positions are
 combined by one all-reduce: the rank holding a position contributes it, the others zero.
@@ -107,12 +108,16 @@ def _sorted(xs, ax):
                                             "indices": False})
 
 
-def _from_stats(s, ax, n, last, qa, method, out_dt, comp):
+def _from_stats(s, ax, n, last, qa, method, out_dt, comp, select=False):
     """Quantiles (a leading axis of one per q) from the sorted ``s`` whose first ``n``
-    entries along ``ax`` count; the entry at ``last`` being NaN makes the result NaN."""
+    entries along ``ax`` count; the entry at ``last`` being NaN makes the result NaN.
+    ``select``: ``s`` is not sorted but whole along ``ax`` on every rank, and the kernel
+    selects each position in linear time (a k-th value per position) instead."""
     lo, hi, gam = _positions(n, qa.reshape(-1), method)
-    stats = _core.make("order_stats", (s._node,), {"axis": ax, "dtype": comp,
-                                                  "positions": tuple(lo + hi + [last])})
+    attrs = {"axis": ax, "dtype": comp, "positions": tuple(lo + hi + [last])}
+    if select:
+        attrs["select"] = True
+    stats = _core.make("order_stats", (s._node,), attrs)
     return _core.make("quantile_lerp", (stats._node,),
                       {"nq": len(lo), "gammas": tuple(gam), "method": method,
                        "dtype": out_dt})
@@ -140,7 +145,10 @@ def quantile(x, q, axis=None, method="linear", keepdims=False, *, op="quantile",
     """
     x, qa, xs, ax, out_dt, comp = _setup(x, q, axis, method, op, q_dtype)
     n = xs.shape[ax]
-    res = _from_stats(_sorted(xs, ax), ax, n, n - 1, qa, method, out_dt, comp)
+    if xs.split != ax:  # the axis is whole on every rank: select, no sort needed
+        res = _from_stats(xs, ax, n, n - 1, qa, method, out_dt, comp, select=True)
+    else:
+        res = _from_stats(_sorted(xs, ax), ax, n, n - 1, qa, method, out_dt, comp)
     return _shaped(res, x, axis, ax, qa, keepdims)
 
 

@@ -58,6 +58,8 @@ def k_order_stats(node, args, ctx):
     x, axis = args[0], node.attr("axis")
     pos = node.attr("positions")
     dt = tdtype(node.aval.dtype)
+    if node.attr("select"):
+        return _select(x, axis, pos).to(dt)
     if node.attr("partial") is None:
         idx = torch.tensor(pos, dtype=torch.int64, device=x.device)
         return torch.movedim(x.index_select(axis, idx), axis, 0).to(dt).contiguous()
@@ -69,6 +71,23 @@ def k_order_stats(node, args, ctx):
         if off <= g < off + n:
             out[i] = x.select(axis, g - off).to(dt)
     return out
+
+
+def _select(x, axis, pos):
+    """The values at ``positions`` of ``x`` sorted along ``axis`` (as NumPy sorts: NaNs
+    last), without sorting: a k-th smallest integer key per distinct position, over the
+    axis made contiguous (the fast layout for torch's selection)."""
+    keys = to_keys(torch.movedim(x, axis, -1).contiguous())
+    out = {}
+    for g in sorted(set(pos)):
+        if g == keys.shape[-1] - 1:
+            out[g] = keys.amax(dim=-1)
+        elif g == 0:
+            out[g] = keys.amin(dim=-1)
+        else:
+            out[g] = torch.kthvalue(keys, g + 1, dim=-1).values
+    picked = torch.stack([out[g] for g in pos], 0)
+    return from_keys(picked, x.dtype)
 
 
 @kernel("quantile_lerp")
