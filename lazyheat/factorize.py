@@ -204,3 +204,106 @@ def rsvd(A, rank, n_oversamples=10, power_iter=0, seed=None):
     u = matmul(q, ub)
     v = mT(ew.conj(vh)) if work.is_complex else mT(vh)
     return u[:, :rank], s[:rank], v[:, :rank]
+
+
+def _hsvd_parts(A, k):
+    """``(U, S)`` of the hierarchical SVD keeping ``k`` triplets per block, and the matrix
+    the factors belong to (``A``, or ``A^T`` when ``A`` is split along its rows, whose
+    columns then hold the blocks), with whether it was transposed."""
+    from .graph.linalg import float_of
+
+    flip = A.split == 0
+    B = mT(A) if flip else A
+    attrs = {"k": int(k), "work": float_of(B.dtype)}
+    u = _core.make("hsvd", (B._node,), {"out": "U", **attrs})
+    s = _core.make("hsvd", (B._node,), {"out": "S", **attrs})
+    return u, s, B, flip
+
+
+def _hsvd_result(A, B, flip, u, s, r, compute_sv):
+    """Truncate to ``r`` and build ``V = B^H U S^-1`` (distributed, laid out like B's
+    columns) and the relative error ``||B - U U^H B||_F / ||B||_F``; swap the factors back
+    when ``B`` is ``A^T``."""
+    u, s = u[:, :r], s[:r]
+    if not compute_sv:
+        return _orient(B, flip, u, s, None)[0]
+    bh_u = matmul(mH(B), u)  # n x r
+    safe = ew.where(s > 0, s, 1.0)
+    v = bh_u / safe.reshape((1, -1))
+    total = (ew.real(B * ew.conj(B)) if B.dtype.is_complex else B * B).sum()
+    kept = (ew.real(bh_u * ew.conj(bh_u)) if bh_u.dtype.is_complex else bh_u * bh_u).sum()
+    err = ew.sqrt(ew.maximum(total - kept, 0.0) / ew.where(total > 0, total, 1.0))
+    u, v = _orient(B, flip, u, s, v)[:2]
+    return u, s, v, err
+
+
+def _orient(B, flip, u, s, v):
+    # A = B^T = (U S V^H)^T = conj(V) S U^T: A's left vectors are conj(V), right ones conj(U)
+    if not flip:
+        return u, v
+    if v is None:
+        # left singular vectors of A without V: computed from U as A's rows do
+        v = matmul(mH(B), u) / ew.where(s > 0, s, 1.0).reshape((1, -1))
+        return (ew.conj(v) if v.dtype.is_complex else v), None
+    cu = ew.conj(u) if u.dtype.is_complex else u
+    cv = ew.conj(v) if v.dtype.is_complex else v
+    return cv, cu
+
+
+def hsvd_rank(A, maxrank, compute_sv=False, safetyshift=5):
+    """Truncated SVD of rank ``maxrank`` by the hierarchical algorithm (HeAT's
+    ``ht.linalg.hsvd_rank``): each rank factors its own block of columns (rows of ``A^T``
+    when ``A`` is split along rows) keeping ``maxrank + safetyshift`` triplets, one
+    all-gather of those m x k factors, and a merge on every rank. Exact when every block has
+    rank at most ``maxrank + safetyshift``; otherwise an approximation whose error the
+    returned estimate measures.
+
+    Returns ``U`` (m x maxrank), or with ``compute_sv=True`` ``(U, S, V, rel_error)`` with
+    ``A ~= U @ diag(S) @ V^H`` and ``rel_error = ||A - U U^H A||_F / ||A||_F`` (exact, one
+    more pass over ``A``).
+
+    >>> a = lh.random.randn(50, 400, split=1, seed=2)
+    >>> u, s, v, err = lh.linalg.hsvd_rank(a, 5, compute_sv=True)
+    >>> u.shape, s.shape, v.shape
+    ((50, 5), (5,), (400, 5))
+    """
+    A = lazy(A)
+    if A.ndim != 2:
+        raise op_error(ValueError, "hsvd_rank", f"A must be a 2-D matrix, got shape "
+                       f"{A.shape}", A.shape)
+    r = int(maxrank)
+    if not 1 <= r <= builtins.min(A.shape):
+        raise op_error(ValueError, "hsvd_rank", f"maxrank must be in [1, "
+                       f"{builtins.min(A.shape)}], got {r}", A.shape)
+    k = builtins.min(r + int(safetyshift), *A.shape)
+    u, s, B, flip = _hsvd_parts(A, k)
+    return _hsvd_result(A, B, flip, u, s, r, compute_sv)
+
+
+def hsvd_rtol(A, rtol, compute_sv=False, maxrank=None, safetyshift=5):
+    """Truncated SVD of the smallest rank whose relative error ``||A - A_r||_F / ||A||_F``
+    is at most ``rtol`` (HeAT's ``ht.linalg.hsvd_rtol``), by the hierarchical algorithm of
+    ``hsvd_rank`` keeping ``maxrank + safetyshift`` triplets per block (default: all, which
+    gathers factors as large as the matrix's shorter side allows). Choosing the rank reads the
+    singular values and ``||A||_F`` first (a plan break); returns as ``hsvd_rank``."""
+    from .planner import compute
+
+    A = lazy(A)
+    if A.ndim != 2:
+        raise op_error(ValueError, "hsvd_rtol", f"A must be a 2-D matrix, got shape "
+                       f"{A.shape}", A.shape)
+    if not 0 <= float(rtol) < 1:
+        raise op_error(ValueError, "hsvd_rtol", f"rtol must be in [0, 1), got {rtol}")
+    top = builtins.min(A.shape)
+    cap = top if maxrank is None else builtins.min(int(maxrank), top)
+    k = builtins.min(cap + int(safetyshift), top)
+    u, s, B, flip = _hsvd_parts(A, k)
+    total = (ew.real(B * ew.conj(B)) if B.dtype.is_complex else B * B).sum()
+    s_c, total_c = compute(s, total.astype(dt.float64))
+    sv, tot = s_c.numpy().astype("float64"), float(total_c)
+    r = cap
+    if tot > 0:
+        left = tot - (sv[:cap] ** 2).cumsum()
+        ok = [i + 1 for i in range(cap) if max(left[i], 0.0) <= (float(rtol) ** 2) * tot]
+        r = ok[0] if ok else cap
+    return _hsvd_result(A, B, flip, u, s_c, builtins.max(r, 1), compute_sv)

@@ -457,7 +457,9 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 
 # distributed factorizations beyond the standard (HeAT's and NumPy's)
+hsvd_rank = factorize.hsvd_rank
+hsvd_rtol = factorize.hsvd_rtol
 lstsq = factorize.lstsq
-tsqr = factorize.tsqr
 rsvd = factorize.rsvd
+tsqr = factorize.tsqr
 from .iterative import cg, eigsh, lanczos  # noqa: E402,F401 - they build on the above

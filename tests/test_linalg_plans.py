@@ -62,3 +62,16 @@ def test_rsvd_never_moves_the_matrix():
     for c in _comms(doc):  # small blocks only: nothing near the matrix's size moves
         assert c["bytes_per_rank"] <= max(m, n) * width * 4
     assert doc["totals"]["bytes_moved_per_rank"] < m * n * 4 / 100
+
+
+@pytest.mark.parametrize("p", (2, 4, 256))
+def test_hsvd_gathers_one_small_factor_per_rank(p):
+    m, n, r, shift = 20_000, 20_000, 20, 5
+    a = lh.zeros((m, n), dtype="float32", split=1)
+    u, s, v, err = lh.linalg.hsvd_rank(a, r, compute_sv=True, safetyshift=shift)
+    doc = _doc(u, s, v, p=p)
+    gathers = [c for c in _comms(doc) if c["kind"] == "allgather"]
+    assert len(gathers) == 1
+    assert gathers[0]["bytes_per_rank"] == (p - 1) * m * (r + shift) * 4
+    ops = [nd["op"] for nd in doc["nodes"]]
+    assert ops.count("hsvd_local") == 1 and ops.count("hsvd_merge") == 2  # U and S

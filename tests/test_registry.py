@@ -19,7 +19,7 @@ from lazyheat.runtime.kernels.reduce import REDUCE_KERNELS
 # ops the passes create (physical plan structure); everything else is built by the API
 PASS_BUILT = {"param", "reduce_partial", "reduce_merge", "moments_final", "moments_combine",
               "allreduce", "allgather", "batch_allgather", "unbatch", "fused", "scan_carry",
-              "scan_add", "tsqr_rlocal", "tsqr_merge", "tsqr_q"}
+              "scan_add", "tsqr_rlocal", "tsqr_merge", "tsqr_q", "hsvd_local", "hsvd_merge"}
 
 
 def test_every_op_has_a_kernel_and_nothing_else_has_one():

@@ -18,6 +18,7 @@ from . import (  # noqa: F401 - they register ops
     collectives,
     elementwise,
     fft,
+    hsvd,
     index,
     io,
     linalg,

@@ -147,3 +147,30 @@ def test_errors_are_raised_at_build_time():
         lh.linalg.lstsq(lh.zeros((10, 4), split=0), lh.zeros(9))
     with pytest.raises(ValueError, match="square"):
         lh.linalg.cg(lh.zeros((4, 3)), lh.zeros(4))
+
+
+@pytest.mark.parametrize("split", (None, 0, 1))
+@pytest.mark.parametrize("transpose", (False, True))
+def test_hsvd_rank_and_rtol(split, transpose):
+    g = np.random.default_rng(9)
+    u0 = np.linalg.qr(g.standard_normal((30, 4)))[0]
+    v0 = np.linalg.qr(g.standard_normal((70, 4)))[0]
+    a = (u0 * [8.0, 5.0, 3.0, 1.0]) @ v0.T + 1e-4 * g.standard_normal((30, 70))
+    if transpose:
+        a = np.ascontiguousarray(a.T)
+    ref = np.linalg.svd(a)
+    x = lh.array(a, split=split)
+    u, s, v, err = lh.linalg.hsvd_rank(x, 3, compute_sv=True)
+    U, S, V = _np(u), _np(s), _np(v)
+    assert np.allclose(S, ref[1][:3], rtol=1e-6)
+    assert np.allclose(np.abs(U.T @ ref[0][:, :3]), np.eye(3), atol=1e-6)
+    assert np.allclose(np.abs(V.T @ ref[2][:3].T), np.eye(3), atol=1e-6)
+    exact = np.linalg.norm(a - (U * S) @ V.T) / np.linalg.norm(a)
+    assert abs(float(err) - exact) < 1e-8
+    assert same_everywhere(U.tobytes())
+    assert np.allclose(_np(lh.linalg.hsvd_rank(x, 3)), U, atol=1e-10)
+    # energies 64, 25, 9, 1: rank 3 leaves a relative error of sqrt(1/99) ~ 0.1005
+    u, s, v, err = lh.linalg.hsvd_rtol(x, 0.11, compute_sv=True)
+    assert s.shape == (3,) and float(err) <= 0.11
+    s = lh.linalg.hsvd_rtol(x, 0.05, compute_sv=True)[1]
+    assert s.shape == (4,)

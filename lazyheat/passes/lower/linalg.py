@@ -30,3 +30,18 @@ def lower_tsqr(n, ins, ctx):
     if n.attr("out") == "R":
         return Node("tsqr_merge", (every,), {}, n.aval, n.loc)
     return Node("tsqr_q", (x, every), {"work": n.attr("work")}, n.aval, n.loc)
+
+
+@lowering("hsvd")
+def lower_hsvd(n, ins, ctx):
+    """The hierarchical SVD over the ranks holding column blocks (see ``graph/hsvd.py``);
+    a replicated matrix, or one rank, factors its whole matrix locally."""
+    (req,) = ops.needs_of(n, ins).inputs
+    x = move(ins[0], req, n.loc)
+    if x.aval.split is None or n.aval.comm.size == 1:
+        return Node(n.op, (x,), n.attrs, n.aval, n.loc)
+    k, m = n.attr("k"), x.aval.shape[0]
+    part = x.aval.with_(shape=(m, k), dtype=n.attr("work"), split=None, counts=None)
+    loc = Node("hsvd_local", (x,), {"k": k, "work": n.attr("work")}, part, n.loc)
+    every = Node("allgather", (loc,), {}, gathered(part), n.loc)
+    return Node("hsvd_merge", (every,), n.attrs, n.aval, n.loc)

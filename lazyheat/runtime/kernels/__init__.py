@@ -22,6 +22,7 @@ from . import (  # noqa: F401
     collectives,
     elementwise,
     fft,
+    hsvd,
     index,
     io,
     leaves,
