@@ -10,7 +10,8 @@ a collective.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import torch
 
@@ -29,6 +30,9 @@ class Context:
     device: torch.device
     params: tuple = ()
     donated: tuple = ()  # inputs of the running node that it may overwrite (see execute)
+    # parts of one computation taken by several nodes (kernels.registry.shared_parts)
+    part_uses: Counter = field(default_factory=Counter)
+    parts: dict = field(default_factory=dict)
 
     @property
     def rank(self) -> int:
@@ -59,6 +63,10 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
     uses = use_counts(order)
     keep = {id(o) for o in outputs}
     ctx = Context(comm, torch.device(device), tuple(params))
+    for n in order:
+        key_of = K.PART_KEYS.get(n.op)
+        if key_of is not None:
+            ctx.part_uses[key_of(n)] += 1
     kernels = K.KERNELS
     vals = {}
     # a trace or a progress bar sees each step; None (one test per step) when both are off

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from .registry import kernel, tdtype
+from .registry import computation_key, kernel, part_key, shared_parts, tdtype
 
 
 def _fix_signs(u: torch.Tensor) -> torch.Tensor:
@@ -42,10 +42,14 @@ def _result(node, u, s):
     return _pad(s, k).to(out)
 
 
+part_key("hsvd", "hsvd_merge")(computation_key)
+
+
 @kernel("hsvd")
 def k_hsvd(node, args, ctx):
     """The whole matrix's truncated factor (a replicated matrix, or one rank)."""
-    u, s = _truncated(args[0].to(tdtype(node.attr("work"))), node.attr("k"))
+    u, s = shared_parts(ctx, computation_key(node), lambda: _truncated(
+        args[0].to(tdtype(node.attr("work"))), node.attr("k")))
     return _result(node, u, s)
 
 
@@ -63,6 +67,10 @@ def k_hsvd_local(node, args, ctx):
 def k_hsvd_merge(node, args, ctx):
     every = args[0]  # (p, m, k)
     p, m, k = every.shape
-    stacked = every.permute(1, 0, 2).reshape(m, p * k).to(tdtype(node.attr("work")))
-    u, s = _truncated(stacked, node.attr("k"))
+
+    def merge():
+        stacked = every.permute(1, 0, 2).reshape(m, p * k).to(tdtype(node.attr("work")))
+        return _truncated(stacked, node.attr("k"))
+
+    u, s = shared_parts(ctx, computation_key(node), merge)
     return _result(node, u, s)

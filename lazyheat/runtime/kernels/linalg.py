@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from .registry import kernel, tdtype
+from .registry import computation_key, kernel, part_key, shared_parts, tdtype
 
 
 def _run(fn, x, attrs):
@@ -39,6 +39,9 @@ def _run(fn, x, attrs):
     raise NotImplementedError(f"linalg_local has no routine {fn!r}")
 
 
+part_key("linalg_local")(computation_key)
+
+
 @kernel("linalg_local")
 def k_linalg_local(node, args, ctx):
     x = args[0]
@@ -49,5 +52,6 @@ def k_linalg_local(node, args, ctx):
         if node.attr("fn") == "det" and x.numel() == 0 and x.shape[-1] == 0:
             return torch.ones(local_shape, dtype=out, device=x.device)
         return torch.zeros(local_shape, dtype=out, device=x.device)
-    res = _run(node.attr("fn"), x.to(work), dict(node.attrs))[node.attr("out")]
-    return res.to(out)
+    parts = shared_parts(ctx, computation_key(node),
+                         lambda: _run(node.attr("fn"), x.to(work), dict(node.attrs)))
+    return parts[node.attr("out")].to(out)

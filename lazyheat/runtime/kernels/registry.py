@@ -40,3 +40,43 @@ def tdtype(d):
 def local_offset(aval, rank):
     """Global index of this rank's first element along the split axis (0 when replicated)."""
     return 0 if aval.split is None else offsets(aval.counts)[rank]
+
+
+# ---------------------------------------------------------------- parts of one computation
+# Some ops are one part of a computation that yields several (a factorization's Q and R,
+# U, S and Vh): one node per part keeps the IR's one-value nodes, and these keys let the
+# parts share the work. ``PART_KEYS[op](node)`` names the computation a node is part of
+# (its input's identity and the attributes other than the part); the executor counts, per
+# plan, how many nodes take a part of each computation, and ``shared_parts`` computes it
+# once, holds it for the other parts and drops it when the last one took its part.
+PART_KEYS: dict[str, Callable] = {}
+
+
+def part_key(*names: str):
+    """Register ``fn(node) -> hashable`` as the part key of ops ``names``."""
+    def register(fn):
+        for name in names:
+            PART_KEYS[name] = fn
+        return fn
+    return register
+
+
+def computation_key(node):
+    """``(op family, the first input's identity, attrs other than "out")``."""
+    attrs = tuple((k, v) for k, v in node.attrs if k != "out")  # sorted already
+    return (node.op, id(node.inputs[0]), attrs)
+
+
+def shared_parts(ctx, key, compute):
+    """The parts of computation ``key``: computed once per plan however many nodes take a
+    part of it (``ctx.part_uses`` counts them), then dropped after the last one."""
+    got = ctx.parts.get(key)
+    if got is None:
+        got = compute()
+    left = ctx.part_uses.get(key, 1) - 1
+    ctx.part_uses[key] = left
+    if left > 0:
+        ctx.parts[key] = got
+    else:
+        ctx.parts.pop(key, None)
+    return got
