@@ -29,10 +29,14 @@ FULL = {
     "median": {"rows": 4_000_000, "cols": 16},
     "mask_filter": {"n": 100_000_000, "keep": 0.1},
     "cumsum": {"n": 100_000_000},
+    "qr": {"rows": 8_000_000, "cols": 32},
+    "svd_tall": {"rows": 4_000_000, "cols": 64},
+    "rsvd": {"n": 20_000, "rank": 20, "oversamples": 10, "power_iter": 1},
+    "cg": {"n": 1_000_000, "rtol": 1e-6},
 }
 
-# --quick: a tenth of the rows (a quarter of the side for square matrices), half the k-means
-# iterations, 4 Lasso iterations and 30 overhead repetitions.
+# --quick: a tenth of the rows (a quarter of the side for square matrices, a fifth for rsvd),
+# half the k-means iterations, 4 Lasso iterations and 30 overhead repetitions.
 QUICK = {
     "ewise_chain": {"n": 5_000_000},
     "moments": {"rows": 400_000, "cols": 16},
@@ -50,6 +54,10 @@ QUICK = {
     "median": {"rows": 400_000, "cols": 16},
     "mask_filter": {"n": 10_000_000, "keep": 0.1},
     "cumsum": {"n": 10_000_000},
+    "qr": {"rows": 800_000, "cols": 32},
+    "svd_tall": {"rows": 400_000, "cols": 64},
+    "rsvd": {"n": 4000, "rank": 20, "oversamples": 10, "power_iter": 1},
+    "cg": {"n": 100_000, "rtol": 1e-6},
 }
 
 WORKLOADS = list(FULL)
@@ -94,6 +102,10 @@ INPUT_BYTES = {
     "median": _matrix_bytes,
     "mask_filter": lambda p, rows: rows * 4,
     "cumsum": lambda p, rows: rows * 4,
+    "qr": _matrix_bytes,
+    "svd_tall": _matrix_bytes,
+    "rsvd": lambda p, rows: rows * p["n"] * 4,  # A (V0 and s are generation's alone)
+    "cg": lambda p, rows: rows * 8,  # b, float64
 }
 
 
@@ -234,6 +246,74 @@ def cumsum_input(p, r0=0, r1=None):
     return uniform(19, (p["n"],), r0, r1) - np.float32(0.5)
 
 
+
+def qr_input(p, r0=0, r1=None):
+    return matrix(20, p["rows"], p["cols"], r0, r1)
+
+
+def svd_input(p, r0=0, r1=None):
+    return matrix(21, p["rows"], p["cols"], r0, r1)
+
+
+def rsvd_spectrum(p) -> np.ndarray:
+    """The weights of the rank-k part of the rsvd matrix: 100 * 0.8^j, float32."""
+    return (100.0 * 0.8 ** np.arange(p["rank"])).astype(np.float32)
+
+
+def rsvd_factors(p, r0=0, r1=None):
+    """Rows [r0, r1) of U0 * s (n x k) and the whole V0 (n x k), both float32, entries of U0
+    and V0 uniform in [-0.5, 0.5): the rank-k part of the rsvd matrix is (U0 * s) @ V0.T."""
+    n, k = p["n"], p["rank"]
+    u = (uniform(22, (n, k), r0, r1) - np.float32(0.5)) * rsvd_spectrum(p)
+    return u, uniform(23, (n, k)) - np.float32(0.5)
+
+
+def rsvd_input(p, r0=0, r1=None):
+    """Rows [r0, r1) of A = (U0 * s) @ V0.T + 1e-3 * noise (n x n float32, noise uniform in
+    [-0.5, 0.5)). Its singular values fall geometrically (s times about n / 12: from 2e5
+    down to 2e3 at n = 2e4, 3e4 to 500 at 4e3) and the noise adds a floor near 0.1 (0.04),
+    far below them, so randomized methods find the top k accurately. The rank-k part is
+    added one term at a time, each row in the same order whatever block it is in (a matrix
+    product's rounding could depend on the block's shape): any block of rows is
+    bit-identical to the same rows of the whole matrix."""
+    n, k = p["n"], p["rank"]
+    r1 = n if r1 is None else r1
+    u, v = rsvd_factors(p, r0, r1)
+    vt = np.ascontiguousarray(v.T)
+    A = uniform(24, (n, n), r0, r1)
+    A -= np.float32(0.5)
+    A *= np.float32(1e-3)
+    step = max(1, (1 << 20) // n)  # about a million elements at a time, to stay in cache
+    tmp = np.empty((step, n), np.float32)
+    for a in range(0, r1 - r0, step):
+        block, t = A[a:a + step], tmp[:min(step, r1 - r0 - a)]
+        for j in range(k):
+            np.multiply(u[a:a + step, j:j + 1], vt[j], out=t)
+            block += t
+    return A
+
+
+def rsvd_reference(p) -> float:
+    """The sum of the k singular values of the rank-k part (U0 * s) @ V0.T, exactly (float64,
+    from QR factors of U0 * s and V0: the singular values of R_u @ R_v.T). The noise moves
+    each singular value of A by at most its spectral norm (Weyl), about 1e-4 of the
+    smallest; their sum by far less than the checksum tolerance."""
+    u, v = (f.astype(np.float64) for f in rsvd_factors(p))
+    ru, rv = np.linalg.qr(u, mode="r"), np.linalg.qr(v, mode="r")
+    return float(np.linalg.svd(ru @ rv.T, compute_uv=False).sum())
+
+
+# The cg operator: y = CG_SHIFT * v - roll(v, 1) - roll(v, -1), the periodic 1-D Laplacian
+# shifted by 0.01, symmetric positive definite with eigenvalues in [0.01, 4.01] (condition
+# about 400: some hundred iterations to rtol 1e-6).
+CG_SHIFT = 2.01
+
+
+def cg_input(p, r0=0, r1=None):
+    """The right-hand side b, float64 (the generator's float32 values, exact)."""
+    return uniform(25, (p["n"],), r0, r1).astype(np.float64)
+
+
 # ---------------------------------------------------------------- shared checksums
 def every_kth(n: int) -> int:
     """The stride of the about 1000 entries a checksum reads from a long 1-D result."""
@@ -272,3 +352,9 @@ def cumsum_checksum(strided) -> float:
     in float64, blocked libraries from per-block offsets): at 1e8 elements this checksum
     differs by about 3e-5 between them, inside the default 1e-3."""
     return float(np.abs(np.asarray(strided, np.float64)).sum())
+
+
+def abs_sum(x) -> float:
+    """sum(|x|) in float64: of R for qr (R is unique up to the signs of its rows), of the
+    solution for cg."""
+    return float(np.abs(np.asarray(x, np.float64)).sum())

@@ -117,9 +117,13 @@ def _memory_cell(row) -> str:
 
 
 def _note(x) -> str:
-    """The notes column: what the library was told, and for lazyheat-compiled the warm-up
-    runs, which include compiling and so are the cost a first use pays."""
+    """The notes column: what the library was told, an iterative solver's iteration count,
+    and for lazyheat-compiled the warm-up runs, which include compiling and so are the cost
+    a first use pays."""
     text = x.get("notes") if x["status"] == "ok" else x.get("reason")
+    its = (x.get("extra") or {}).get("iterations")
+    if x["status"] == "ok" and its is not None:  # an iterative solver's (cg)
+        text = (text + "; " if text else "") + f"{its} iterations"
     if x["status"] == "ok" and x["config"] == "lazyheat-compiled" and x.get("warmup_s"):
         # the tier compiles when a plan comes round again: the second run may hold most of it
         nth = ["first run", "second", "third"]

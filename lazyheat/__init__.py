@@ -27,6 +27,7 @@ from . import (
 )
 from ._array import LazyArray
 from ._core import use_device
+from .centers import center_stats, nearest_centers
 from .creation import (
     arange,
     array,
@@ -87,7 +88,7 @@ __version__ = "0.1.0"
 _more_all = [n for m in (dtype_functions, indexing, namespace, searching, sets, shaping, sorting,
                          statistics, stats_more) for n in m.__all__]
 __all__ = list(_ew_all) + list(_red_all) + list(_io_all) + _more_all + [
-    "io", "fft",
+    "io", "fft", "nearest_centers", "center_stats",
     "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "use_device", "random",
     "compute", "explain", "plan", "Plan", "plan_cache_info", "clear_plan_cache",
     "trace",

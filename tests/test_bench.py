@@ -53,7 +53,7 @@ def test_bench_tiny(tmp_path, monkeypatch, bench):
     monkeypatch.setitem(bench.LIBS, "lazyheat", ["lazyheat"])
     workloads = ["ewise_chain", "moments", "standardize", "gram", "cdist", "kmeans",
                  "transpose_sum", "resplit", "overhead", "sort", "unique", "median",
-                 "mask_filter", "cumsum"]
+                 "mask_filter", "cumsum", "qr", "svd_tall", "rsvd", "cg"]
     rc, rows = _run(bench, tmp_path, ["lazyheat", "numpy"], workloads)
     lh_rows = {r["workload"]: r for r in rows if r["config"] == "lazyheat"}
     assert rc == 0, [r for r in rows if r["status"] not in ("ok", "n/a")]

@@ -18,7 +18,8 @@ from ..common import Case
 from .numpy_impl import overhead_chain
 
 MISSING = {"lasso": "Dask and dask-ml have no coordinate-descent Lasso",
-           "bandwidth": "measured with torch"}
+           "bandwidth": "measured with torch",
+           "cg": "dask.array.linalg has no conjugate-gradient solver"}
 da = dask = None
 _client = None
 
@@ -259,3 +260,34 @@ def cumsum(ctx, p):
     return Case(lambda: _wait(_fresh(da.cumsum(x)).persist()),
                 lambda c: data.cumsum_checksum(c[::k].compute()),
                 notes="da.cumsum: per-chunk cumsum plus the offsets of the chunks before")
+
+
+def qr(ctx, p):
+    X = _gen(ctx, (p["rows"], p["cols"]), lambda r0, r1: data.qr_input(p, r0, r1))
+
+    def run():  # new keys for the whole graph; Q (as large as X) stays on the workers
+        q, r = da.linalg.qr(_fresh(X))
+        q, r = dask.persist(q, r)
+        return _wait(q), r.compute()
+    return Case(run, lambda r: data.abs_sum(r[1]), notes="da.linalg.qr (TSQR over the row "
+                "chunks)")
+
+
+def svd_tall(ctx, p):
+    X = _gen(ctx, (p["rows"], p["cols"]), lambda r0, r1: data.svd_input(p, r0, r1))
+
+    def run():  # U (as large as X) stays on the workers
+        u, s, v = dask.persist(*da.linalg.svd(_fresh(X)))
+        return _wait(u), s.compute(), v.compute()
+    return Case(run, lambda r: _sum(r[1]), notes="da.linalg.svd (TSQR, then the SVD of R)")
+
+
+def rsvd(ctx, p):
+    n = p["n"]
+    A = _gen(ctx, (n, n), lambda r0, r1: data.rsvd_input(p, r0, r1))
+
+    def run():  # the results are small (n x rank): computed
+        return dask.compute(*da.linalg.svd_compressed(
+            _fresh(A), p["rank"], n_power_iter=p["power_iter"],
+            n_oversamples=p["oversamples"], seed=0))
+    return Case(run, lambda r: _sum(r[1]), notes="da.linalg.svd_compressed(seed=0)")

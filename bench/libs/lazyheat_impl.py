@@ -223,3 +223,46 @@ def cumsum(ctx, p):
     return Case(lambda: lh.cumulative_sum(x).compute(),
                 lambda c: data.cumsum_checksum(_strided(c, p["n"])),
                 notes="float32; per-rank scan plus the offsets of the ranks before")
+
+
+def qr(ctx, p):
+    X = _local(data.qr_input(p, *_rows(ctx, p["rows"])))
+
+    def run():
+        q, r = lh.linalg.qr(X)
+        return lh.compute(q, r)
+    return Case(run, lambda r: data.abs_sum(r[1].numpy()),
+                notes="lh.linalg.qr: TSQR, Q split 0 like X")
+
+
+def svd_tall(ctx, p):
+    X = _local(data.svd_input(p, *_rows(ctx, p["rows"])))
+
+    def run():
+        u, s, vh = lh.linalg.svd(X, full_matrices=False)
+        return lh.compute(u, s, vh)
+    return Case(run, lambda r: _sum(r[1]),
+                notes="lh.linalg.svd(full_matrices=False): TSQR, then the SVD of R")
+
+
+def rsvd(ctx, p):
+    A, k = _local(data.rsvd_input(p, *_rows(ctx, p["n"]))), p["rank"]
+
+    def run():
+        u, s, v = lh.linalg.rsvd(A, k, n_oversamples=p["oversamples"],
+                                 power_iter=p["power_iter"], seed=0)
+        return lh.compute(u, s, v)
+    return Case(run, lambda r: _sum(r[1]), notes="lh.linalg.rsvd(seed=0)")
+
+
+def cg(ctx, p):
+    b = _local(data.cg_input(p, *_rows(ctx, p["n"])))
+
+    def op(v):
+        return data.CG_SHIFT * v - lh.roll(v, 1) - lh.roll(v, -1)
+
+    def run():
+        x, it, _ = lh.linalg.cg(op, b, rtol=p["rtol"], return_info=True)
+        return x, it
+    return Case(run, lambda r: _sum(abs(r[0])), extra=lambda r: {"iterations": r[1]},
+                notes="lh.linalg.cg with the operator as a function of lh.roll")

@@ -175,3 +175,61 @@ def cumsum(ctx, p):
     x, k = data.cumsum_input(p), data.every_kth(p["n"])
     return Case(lambda: np.cumulative_sum(x), lambda c: data.cumsum_checksum(c[::k]),
                 notes="float32, accumulated sequentially")
+
+
+def qr(ctx, p):
+    X = data.qr_input(p)
+    return Case(lambda: np.linalg.qr(X), lambda r: data.abs_sum(r[1]),
+                notes="np.linalg.qr (LAPACK geqrf + orgqr)")
+
+
+def svd_tall(ctx, p):
+    X = data.svd_input(p)
+    return Case(lambda: np.linalg.svd(X, full_matrices=False), lambda r: _sum(r[1]),
+                notes="np.linalg.svd(full_matrices=False)")
+
+
+def rsvd(ctx, p):
+    raise NotAvailable("NumPy has no randomized SVD (the reference: the exact singular values "
+                       "of the rank-20 part, from its factors)", data.rsvd_reference(p))
+
+
+def cg_numpy(b, rtol, maxiter):
+    """Conjugate gradients with np.roll, stopping at ||r|| <= rtol * ||b||: (x, iterations)."""
+    x, r = np.zeros_like(b), b.copy()
+    d, rs = r.copy(), float(r @ r)
+    tol, it = rtol * float(np.sqrt(b @ b)), 0
+    while np.sqrt(rs) > tol and it < maxiter:
+        q = data.CG_SHIFT * d - np.roll(d, 1) - np.roll(d, -1)
+        alpha = rs / float(d @ q)
+        x += alpha * d
+        r -= alpha * q
+        rs, rs_old = float(r @ r), rs
+        d = r + (rs / rs_old) * d
+        it += 1
+    return x, it
+
+
+def cg(ctx, p):
+    b, n, rtol = data.cg_input(p), p["n"], p["rtol"]
+    try:
+        from scipy import sparse
+        from scipy.sparse.linalg import cg as scipy_cg
+    except ImportError:
+        x, it = cg_numpy(b, rtol, 10 * n)
+        raise NotAvailable(f"scipy is not installed (a NumPy CG loop, run once untimed, gives "
+                           f"the reference: {it} iterations)", data.abs_sum(x)) from None
+    # the circulant matrix: the three diagonals and the two wrap-around corners
+    A = sparse.diags([-1.0, -1.0, data.CG_SHIFT, -1.0, -1.0], [-(n - 1), -1, 0, 1, n - 1],
+                     shape=(n, n), format="csr")
+
+    def run():
+        count = [0]
+
+        def step(xk):
+            count[0] += 1
+        x, info = scipy_cg(A, b, rtol=rtol, maxiter=10 * n, callback=step)
+        return x, count[0], info
+    return Case(run, lambda r: data.abs_sum(r[0]),
+                extra=lambda r: {"iterations": r[1], "converged": r[2] == 0},
+                notes="scipy.sparse.linalg.cg(rtol) on the circulant CSR matrix")

@@ -16,7 +16,7 @@ from ..common import Case
 from .numpy_impl import lasso_checksum
 
 MISSING = {w: "scikit-learn is used for the algorithm baselines only"
-           for w in data.WORKLOADS if w not in ("kmeans", "lasso", "cdist")}
+           for w in data.WORKLOADS if w not in ("kmeans", "lasso", "cdist", "rsvd")}
 
 
 def versions():
@@ -62,3 +62,14 @@ def lasso(ctx, p):
         return np.concatenate([[model.intercept_], model.coef_])
     return Case(run, lasso_checksum, tol=2e-2,
                 notes="sklearn Lasso (a different coordinate descent); checksum to 2%")
+
+
+def rsvd(ctx, p):
+    from sklearn.utils.extmath import randomized_svd
+
+    A, k = data.rsvd_input(p), p["rank"]
+    return Case(lambda: randomized_svd(A, k, n_oversamples=p["oversamples"],
+                                       n_iter=p["power_iter"], random_state=0),
+                lambda r: float(np.sum(r[1], dtype=np.float64)),
+                notes="sklearn.utils.extmath.randomized_svd(n_iter=power_iter, "
+                "random_state=0)")

@@ -133,3 +133,50 @@ def cumsum(ctx, p):
     x, k = _t(data.cumsum_input(p)), data.every_kth(p["n"])
     return Case(lambda: torch.cumsum(x, 0), lambda c: data.cumsum_checksum(c[::k].numpy()),
                 notes="float32 output, accumulated in float64 (torch on CPU)")
+
+
+def qr(ctx, p):
+    X = _t(data.qr_input(p))
+    return Case(lambda: torch.linalg.qr(X), lambda r: data.abs_sum(r[1].numpy()),
+                notes="torch.linalg.qr")
+
+
+def svd_tall(ctx, p):
+    X = _t(data.svd_input(p))
+    return Case(lambda: torch.linalg.svd(X, full_matrices=False), lambda r: _sum(r[1]),
+                notes="torch.linalg.svd(full_matrices=False)")
+
+
+def rsvd(ctx, p):
+    A, k = _t(data.rsvd_input(p)), p["rank"]
+
+    def run():
+        torch.manual_seed(0)
+        u, s, v = torch.svd_lowrank(A, q=k + p["oversamples"], niter=p["power_iter"])
+        return u[:, :k], s[:k], v[:, :k]
+    return Case(run, lambda r: _sum(r[1]),
+                notes="torch.svd_lowrank(q=rank + oversamples), the top rank triplets")
+
+
+def cg(ctx, p):
+    b, rtol, maxiter = _t(data.cg_input(p)), p["rtol"], 10 * p["n"]
+
+    def op(v):
+        return data.CG_SHIFT * v - torch.roll(v, 1) - torch.roll(v, -1)
+
+    def run():  # stops at ||r|| <= rtol * ||b||, as scipy and lazyheat
+        x, r = torch.zeros_like(b), b.clone()
+        d, rs = r.clone(), float(r @ r)
+        tol, it = rtol * float(torch.linalg.vector_norm(b)), 0
+        while rs ** 0.5 > tol and it < maxiter:
+            q = op(d)
+            alpha = rs / float(d @ q)
+            x.add_(d, alpha=alpha)
+            r.add_(q, alpha=-alpha)
+            rs, rs_old = float(r @ r), rs
+            d = r + (rs / rs_old) * d
+            it += 1
+        return x, it
+    return Case(run, lambda r: data.abs_sum(r[0].numpy()),
+                extra=lambda r: {"iterations": r[1]},
+                notes="a CG loop written by hand (torch.roll), float64")

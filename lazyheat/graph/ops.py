@@ -22,6 +22,7 @@ from . import (  # noqa: F401 - they register ops
     index,
     io,
     linalg,
+    nearest,
     reduce,
     scan,
     select,

@@ -33,6 +33,7 @@ class Context:
     # parts of one computation taken by several nodes (kernels.registry.shared_parts)
     part_uses: Counter = field(default_factory=Counter)
     parts: dict = field(default_factory=dict)
+    part_outs: dict = field(default_factory=dict)  # key -> the "out" attrs taken of it
 
     @property
     def rank(self) -> int:
@@ -66,7 +67,9 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
     for n in order:
         key_of = K.PART_KEYS.get(n.op)
         if key_of is not None:
-            ctx.part_uses[key_of(n)] += 1
+            key = key_of(n)
+            ctx.part_uses[key] += 1
+            ctx.part_outs.setdefault(key, set()).add(n.attr("out"))
     kernels = K.KERNELS
     vals = {}
     # a trace or a progress bar sees each step; None (one test per step) when both are off

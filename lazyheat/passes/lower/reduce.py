@@ -115,13 +115,15 @@ def lower_reduce(n: Node, ins, ctx) -> Node:
     return Node("reduce_merge", (comm,), n.attrs + (("count", count),), n.aval, n.loc)
 
 
-@lowering("bincount", "histogram")
+@lowering("bincount", "histogram", "nearest")
 def lower_counts(n: Node, ins, ctx) -> Node:
-    """Inputs lined up block by block; over split data each rank's counts are partial sums
-    that one all-reduce combines."""
+    """Inputs lined up block by block (``nearest``: samples in a row layout, centers
+    replicated); over split data each rank's counts (or per-center stats) are partial sums
+    that one all-reduce combines, while row-wise outputs (labels) stay split."""
     rule = ops.needs_of(n, ins)
     ins2 = tuple(move(i, r, n.loc) for i, r in zip(ins, rule.inputs))
     if not rule.partial:
         return Node(n.op, ins2, n.attrs, n.aval, n.loc)
     part = Node(n.op, ins2, n.attrs + (("partial", "sum"),), n.aval, n.loc)
     return Node("allreduce", (part,), {"op": "sum"}, n.aval, n.loc)
+

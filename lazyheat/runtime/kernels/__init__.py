@@ -28,6 +28,7 @@ from . import (  # noqa: F401
     leaves,
     linalg,
     movement,
+    nearest,
     reduce,
     scan,
     select,
