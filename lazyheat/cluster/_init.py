@@ -1,0 +1,67 @@
+"""Initial centers for the k-cluster estimators: k-means++, random samples, or given.
+
+Every choice is made from global quantities (a NumPy generator seeded alike on every rank,
+float64 cumulative sums of distances, global row indices), so the same ``random_state``
+picks the same rows on any number of ranks. Rows are fetched with integer indexing, which
+routes each request to the rank that owns the row: no rank gathers the data.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import lazyheat as lh
+
+
+def rows(X, idx) -> np.ndarray:
+    """Rows ``idx`` (global indices) of ``X`` as a replicated NumPy array."""
+    idx = np.asarray(idx, dtype=np.int64)
+    return X[lh.array(idx)].numpy()
+
+
+def sample_by_weight(cum, total: float, u: np.ndarray) -> np.ndarray:
+    """Global indices of the rows whose interval of ``cum`` (an inclusive running sum of
+    non-negative weights, lazy and laid out like the rows) holds ``u * total``."""
+    hits = lh.searchsorted(cum, lh.array(u * total), side="right")
+    return np.minimum(hits.numpy(), cum.shape[0] - 1)
+
+
+def kmeans_plusplus(X, k: int, rng: np.random.Generator, n_trials: int | None = None):
+    """Greedy k-means++: the first center uniformly, each further one the best of
+    ``n_trials`` (default ``2 + log k``) rows sampled with probability proportional to the
+    squared distance to the nearest chosen center, the best being the one that lowers the
+    total squared distance most. Returns (centers (k x d, X's dtype), global indices)."""
+    n = X.shape[0]
+    trials = n_trials or 2 + int(math.log(k))
+    first = int(rng.integers(n))
+    centers = [rows(X, [first])[0]]
+    chosen = [first]
+    sq = (X * X).sum(axis=1)
+    _, closest = lh.nearest_centers(X, lh.array(np.stack(centers)), return_distance=True)
+    closest = closest.astype(lh.float64).compute()
+    for _ in range(1, k):
+        cum = lh.cumulative_sum(closest).compute()
+        total = float(cum[-1].item())
+        if total <= 0.0:  # every row sits on a chosen center: take any other rows
+            idx = rng.choice(n, size=trials, replace=n < trials)
+        else:
+            idx = sample_by_weight(cum, total, rng.random(trials))
+        cand = rows(X, idx)
+        Cc = lh.array(cand.astype(np.float64))
+        # squared distances of every row to each candidate (n x trials), through one GEMM
+        d2 = lh.maximum(sq[:, None].astype(lh.float64) - 2.0 * (X.astype(lh.float64) @ Cc.T)
+                        + (Cc * Cc).sum(axis=1)[None, :], 0.0)
+        pot = lh.minimum(d2, closest[:, None]).sum(axis=0).numpy()
+        best = int(np.argmin(pot))
+        centers.append(cand[best])
+        chosen.append(int(idx[best]))
+        closest = lh.minimum(closest, d2[:, best]).compute()
+    return np.stack(centers).astype(X.dtype.name, copy=False), np.asarray(chosen)
+
+
+def random_rows(X, k: int, rng: np.random.Generator):
+    """``k`` distinct rows drawn uniformly (global indices, the same on every rank)."""
+    idx = rng.choice(X.shape[0], size=k, replace=False)
+    return rows(X, idx), idx
