@@ -18,7 +18,7 @@ FULL = {
     "standardize": {"rows": 4_000_000, "cols": 16},
     "gram": {"rows": 4_000_000, "cols": 32},
     "cdist": {"rows": 20_000, "cols": 16},
-    "kmeans": {"rows": 2_000_000, "cols": 8, "k": 8, "iters": 20},
+    "kmeans": {"rows": 2_000_000, "cols": 8, "k": 8, "iters": 30},
     "lasso": {"rows": 250_000, "cols": 32, "iters": 20, "lam": 0.01},
     "transpose_sum": {"n": 8000},
     "resplit": {"n": 8000},

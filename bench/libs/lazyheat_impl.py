@@ -74,21 +74,18 @@ def cdist(ctx, p):
 
 
 def kmeans(ctx, p):
+    from lazyheat.cluster import KMeans
+
     k = p["k"]
     X = _local(data.kmeans_points(p, *_rows(ctx, p["rows"])))
-    C0 = lh.array(data.kmeans_points(p, 0, k))  # the first k points, on every rank
-    ids = lh.arange(k)[None, :]
+    C0 = data.kmeans_points(p, 0, k)  # the first k points, on every rank
 
     def run():
-        C = C0
-        for _ in range(p["iters"]):
-            labels = ((C * C).sum(1)[None, :] - 2 * (X @ C.T)).argmin(1)
-            onehot = (labels[:, None] == ids).astype(lh.float32)
-            counts = onehot.sum(0)[:, None]
-            C = lh.where(counts > 0, (onehot.T @ X) / lh.maximum(counts, 1), C).compute()
-        return C
-    return Case(run, _sum, notes="Lloyd loop with the array API (one-hot matmul); "
-                "lazyheat has no KMeans estimator yet")
+        model = KMeans(n_clusters=k, init=C0, n_init=1, max_iter=p["iters"], tol=0)
+        return model.fit(X).cluster_centers_
+    return Case(run, lambda C: float(np.sum(C, dtype=np.float64)),
+                notes="lh.cluster.KMeans(init=first k points, tol=0): one nearest-center pass "
+                "and one all-reduce per iteration")
 
 
 def lasso(ctx, p):

@@ -1,6 +1,10 @@
 """Clustering on lazyheat arrays, with scikit-learn's interface (``ht.cluster`` becomes
 ``lh.cluster``)."""
 
+from .batchparallel import BatchParallelKMeans
 from .kmeans import KMeans
+from .kmedians import KMedians, KMedoids
+from .silhouette import silhouette_samples, silhouette_score
 
-__all__ = ["KMeans"]
+__all__ = ["KMeans", "KMedians", "KMedoids", "BatchParallelKMeans", "silhouette_samples",
+           "silhouette_score"]

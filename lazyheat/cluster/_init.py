@@ -18,13 +18,13 @@ import lazyheat as lh
 def rows(X, idx) -> np.ndarray:
     """Rows ``idx`` (global indices) of ``X`` as a replicated NumPy array."""
     idx = np.asarray(idx, dtype=np.int64)
-    return X[lh.array(idx)].numpy()
+    return X[lh.array(idx, comm=X.comm)].numpy()
 
 
 def sample_by_weight(cum, total: float, u: np.ndarray) -> np.ndarray:
     """Global indices of the rows whose interval of ``cum`` (an inclusive running sum of
     non-negative weights, lazy and laid out like the rows) holds ``u * total``."""
-    hits = lh.searchsorted(cum, lh.array(u * total), side="right")
+    hits = lh.searchsorted(cum, lh.array(u * total, comm=cum.comm), side="right")
     return np.minimum(hits.numpy(), cum.shape[0] - 1)
 
 
@@ -39,7 +39,8 @@ def kmeans_plusplus(X, k: int, rng: np.random.Generator, n_trials: int | None = 
     centers = [rows(X, [first])[0]]
     chosen = [first]
     sq = (X * X).sum(axis=1)
-    _, closest = lh.nearest_centers(X, lh.array(np.stack(centers)), return_distance=True)
+    C = lh.array(np.stack(centers), comm=X.comm)
+    _, closest = lh.nearest_centers(X, C, return_distance=True)
     closest = closest.astype(lh.float64).compute()
     for _ in range(1, k):
         cum = lh.cumulative_sum(closest).compute()
@@ -49,7 +50,7 @@ def kmeans_plusplus(X, k: int, rng: np.random.Generator, n_trials: int | None = 
         else:
             idx = sample_by_weight(cum, total, rng.random(trials))
         cand = rows(X, idx)
-        Cc = lh.array(cand.astype(np.float64))
+        Cc = lh.array(cand.astype(np.float64), comm=X.comm)
         # squared distances of every row to each candidate (n x trials), through one GEMM
         d2 = lh.maximum(sq[:, None].astype(lh.float64) - 2.0 * (X.astype(lh.float64) @ Cc.T)
                         + (Cc * Cc).sum(axis=1)[None, :], 0.0)

@@ -117,7 +117,7 @@ class KCluster(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _assign(self, X, centers):
         """Labels (computed, lazy) and the objective of ``centers`` in one pass."""
-        C = lh.array(centers)
+        C = lh.array(centers, comm=X.comm)
         labels = lh.nearest_centers(X, C, metric=self._metric)
         _, _, dsum = lh.center_stats(X, C, metric=self._metric)
         labels, dsum = lh.compute(labels, dsum.sum())
@@ -128,13 +128,14 @@ class KCluster(ClusterMixin, TransformerMixin, BaseEstimator):
         """The index of the nearest center of every row of ``X`` (lazy, int64)."""
         check_is_fitted(self, "cluster_centers_")
         X = self._validate(X, reset=False)
-        return lh.nearest_centers(X, lh.array(self.cluster_centers_), metric=self._metric)
+        C = lh.array(self.cluster_centers_, comm=X.comm)
+        return lh.nearest_centers(X, C, metric=self._metric)
 
     def transform(self, X):
         """Distances of every row of ``X`` to every center (lazy, n x k)."""
         check_is_fitted(self, "cluster_centers_")
         X = self._validate(X, reset=False)
-        C = lh.array(self.cluster_centers_.astype(X.dtype.name))
+        C = lh.array(self.cluster_centers_.astype(X.dtype.name), comm=X.comm)
         if self._metric == "cityblock":
             return lh.abs(X[:, None, :] - C[None, :, :]).sum(axis=2)
         d2 = (X * X).sum(axis=1)[:, None] - 2.0 * (X @ C.T) + (C * C).sum(axis=1)[None, :]
@@ -144,5 +145,5 @@ class KCluster(ClusterMixin, TransformerMixin, BaseEstimator):
         """Minus the objective of ``X`` against the fitted centers."""
         check_is_fitted(self, "cluster_centers_")
         X = self._validate(X, reset=False)
-        C = lh.array(self.cluster_centers_)
+        C = lh.array(self.cluster_centers_, comm=X.comm)
         return -float(lh.center_stats(X, C, metric=self._metric)[2].sum().item())

@@ -86,7 +86,7 @@ class KMeans(KCluster):
         n_iter = 0
         try:
             for it in range(self.max_iter):
-                C = lh.array(centers)
+                C = lh.array(centers, comm=X.comm)
                 sums, counts, dsum = (v.numpy() for v in lh.compute(*lh.center_stats(X, C)))
                 if (counts == 0).any():
                     sums, counts = self._relocate_empty(X, C, sums, counts)
@@ -113,7 +113,7 @@ class KMeans(KCluster):
         from ._init import rows
 
         far_rows = rows(X, far).astype(np.float64)
-        far_labels = labels[lh.array(far)].numpy()
+        far_labels = labels[lh.array(far, comm=X.comm)].numpy()
         sums, counts = sums.copy(), counts.copy()
         for j, row, old in zip(empty, far_rows, far_labels):
             sums[old] -= row

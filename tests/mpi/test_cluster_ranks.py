@@ -137,3 +137,51 @@ def test_kmeans_clone_params_and_verbose(capsys):
     km.fit(_blobs(n_per=10))
     err = capsys.readouterr().err
     assert ("KMeans" in err) == (RANK == 0), (RANK, SIZE, err)
+
+
+@pytest.mark.parametrize("split", [None, 0])
+def test_silhouette_matches_sklearn(split):
+    metrics = pytest.importorskip("sklearn.metrics")
+    from lazyheat.cluster import silhouette_samples, silhouette_score
+
+    X = _blobs(n_per=9, k=3)
+    labels = KMeans(3, random_state=0).fit(X).labels_.numpy()
+    labels[0] = 7  # labels need not be 0..k-1
+    for metric in ("euclidean", "cityblock"):
+        got = silhouette_samples(lh.array(X, split=split), lh.array(labels, split=split),
+                                 metric=metric)
+        # both take euclidean distances through the quadratic expansion: rounding differs
+        check(got, metrics.silhouette_samples(X, labels, metric=metric), rtol=1e-6,
+              atol=1e-7)
+    assert abs(silhouette_score(X, labels) - metrics.silhouette_score(X, labels)) < 1e-7
+    with pytest.raises(ValueError, match="number of labels is 1"):
+        silhouette_samples(X, np.zeros(len(X), np.int64))
+
+
+def test_kmedians_and_kmedoids():
+    from lazyheat.cluster import KMedians, KMedoids
+
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 5.0], [9.0, 9.0], [9.0, 8.0], [8.0, 9.0]])
+    init = np.array([[0.0, 0.0], [9.0, 9.0]])
+    med = KMedians(2, init=init).fit(lh.array(X, split=0))
+    np.testing.assert_allclose(med.cluster_centers_, [[0.0, 1.0], [9.0, 9.0]])
+    check(med.labels_, np.array([0, 0, 0, 1, 1, 1]))
+    assert med.inertia_ == pytest.approx(1 + 4 + 1 + 1)
+    doid = KMedoids(2, init=init).fit(lh.array(X, split=0))
+    # every center is a sample
+    assert all((X == c).all(axis=1).any() for c in doid.cluster_centers_)
+    np.testing.assert_allclose(doid.cluster_centers_, [[0.0, 1.0], [9.0, 9.0]])
+
+
+def test_batch_parallel_kmeans_finds_separated_clusters():
+    from lazyheat.cluster import BatchParallelKMeans
+
+    X = _blobs(n_per=30, k=3, seed=2)
+    bp = BatchParallelKMeans(3, random_state=1).fit(lh.array(X, split=0))
+    km = KMeans(3, random_state=1).fit(X)
+    order = lambda C: C[np.lexsort(C.T)]  # noqa: E731
+    # approximate on several ranks (the mean of the ranks' centers), exact on one
+    tol = 1e-8 if SIZE == 1 else 0.5
+    np.testing.assert_allclose(order(bp.cluster_centers_), order(km.cluster_centers_),
+                               rtol=tol, atol=tol)
+    assert bp.inertia_ == pytest.approx(km.inertia_, rel=1e-8 if SIZE == 1 else 0.05)
