@@ -81,6 +81,21 @@ from .statistics import *  # noqa: F403
 from .stats_more import *  # noqa: F403
 from .tracing import trace
 
+# The algorithm packages sit on the public API (they ``import lazyheat``), so the package
+# loads them on first use (``lh.cluster.KMeans``) instead of at import: the package is whole
+# before any of them imports it. ``from lazyheat.cluster import KMeans`` works as well.
+_ALGORITHMS = ("base", "cluster", "classification", "decomposition", "naive_bayes",
+               "preprocessing", "regression", "spatial")
+
+
+def __getattr__(name):
+    if name in _ALGORITHMS:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'lazyheat' has no attribute {name!r}")
+
+
 DNDarray = LazyArray
 bool = bool_  # noqa: A001 - NumPy-style dtype name
 __version__ = "0.1.0"
@@ -88,7 +103,7 @@ __version__ = "0.1.0"
 _more_all = [n for m in (dtype_functions, indexing, namespace, searching, sets, shaping, sorting,
                          statistics, stats_more) for n in m.__all__]
 __all__ = list(_ew_all) + list(_red_all) + list(_io_all) + _more_all + [
-    "io", "fft", "nearest_centers", "center_stats",
+    "io", "fft", "nearest_centers", "center_stats", *_ALGORITHMS,
     "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "use_device", "random",
     "compute", "explain", "plan", "Plan", "plan_cache_info", "clear_plan_cache",
     "trace",

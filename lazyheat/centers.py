@@ -10,9 +10,9 @@ k-means iteration needs.
 
 >>> X = lh.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0]], split=0)
 >>> C = lh.array([[0.0, 0.0], [5.0, 5.0]])
->>> nearest_centers(X, C).numpy()
+>>> lh.nearest_centers(X, C).numpy()
 array([0, 0, 1])
->>> sums, counts, dist = center_stats(X, C)
+>>> sums, counts, dist = lh.center_stats(X, C)
 >>> counts.numpy()
 array([2., 1.])
 """

@@ -5,6 +5,7 @@ from .batchparallel import BatchParallelKMeans
 from .kmeans import KMeans
 from .kmedians import KMedians, KMedoids
 from .silhouette import silhouette_samples, silhouette_score
+from .spectral import Spectral
 
-__all__ = ["KMeans", "KMedians", "KMedoids", "BatchParallelKMeans", "silhouette_samples",
+__all__ = ["KMeans", "KMedians", "KMedoids", "BatchParallelKMeans", "Spectral", "silhouette_samples",
            "silhouette_score"]

@@ -30,6 +30,8 @@ class BatchParallelKMeans(KCluster):
     the global row counts, so every rank knows it). Parameters and attributes as
     :class:`KMeans`; ``n_iter_`` is that of the final clustering.
 
+    >>> import numpy as np
+    >>> from lazyheat.cluster import BatchParallelKMeans
     >>> X = lh.array(np.array([[0., 0.], [0., 1.], [9., 9.], [9., 8.]]), split=0)
     >>> BatchParallelKMeans(2, random_state=0).fit(X).cluster_centers_.shape
     (2, 2)

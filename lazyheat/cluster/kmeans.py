@@ -52,6 +52,8 @@ class KMeans(KCluster):
     Clusters that lose all their samples are refilled as scikit-learn does: with the samples
     farthest from their centers (which then leave their old clusters).
 
+    >>> import numpy as np
+    >>> from lazyheat.cluster import KMeans
     >>> X = lh.array(np.array([[0., 0.], [0., 1.], [9., 9.], [9., 8.]]), split=0)
     >>> km = KMeans(n_clusters=2, init=np.array([[0., 0.], [9., 9.]])).fit(X)
     >>> km.cluster_centers_

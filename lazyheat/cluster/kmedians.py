@@ -57,6 +57,8 @@ class KMedians(_Medians):
     shift of the centers is at most ``tol`` or after ``max_iter`` iterations. Parameters and
     attributes as :class:`KMeans`; ``inertia_`` is the sum of the cityblock distances.
 
+    >>> import numpy as np
+    >>> from lazyheat.cluster import KMedians
     >>> X = lh.array(np.array([[0., 0.], [0., 1.], [0., 5.], [9., 9.], [9., 8.]]), split=0)
     >>> KMedians(2, init=np.array([[0., 0.], [9., 9.]])).fit(X).cluster_centers_
     array([[0. , 1. ],
@@ -71,6 +73,8 @@ class KMedoids(_Medians):
     cluster nearest (cityblock) to the cluster's feature-wise median, so centers are always
     data points.
 
+    >>> import numpy as np
+    >>> from lazyheat.cluster import KMedoids
     >>> X = lh.array(np.array([[0., 0.], [0., 1.], [0., 5.], [9., 9.], [9., 8.]]), split=0)
     >>> KMedoids(2, init=np.array([[0., 0.], [9., 9.]])).fit(X).cluster_centers_
     array([[0., 1.],

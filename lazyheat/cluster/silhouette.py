@@ -36,9 +36,11 @@ def silhouette_samples(X, labels, metric="euclidean"):
     replicated, the samples staying split): per sample and cluster the distance sums grow
     block by block, so memory stays at n x BLOCK per step over all ranks.
 
+    >>> import numpy as np
+    >>> from lazyheat.cluster import silhouette_samples
     >>> X = np.array([[0.0], [0.1], [5.0], [5.2]])
     >>> silhouette_samples(X, np.array([0, 0, 1, 1])).numpy().round(3)
-    array([0.98 , 0.98 , 0.96 , 0.959])
+    array([0.98 , 0.98 , 0.96 , 0.961])
     """
     X = check_array(X, "X", allow_nan=False, estimator="silhouette_samples")
     X = X.astype(lh.float64)

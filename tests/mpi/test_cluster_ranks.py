@@ -185,3 +185,18 @@ def test_batch_parallel_kmeans_finds_separated_clusters():
     np.testing.assert_allclose(order(bp.cluster_centers_), order(km.cluster_centers_),
                                rtol=tol, atol=tol)
     assert bp.inertia_ == pytest.approx(km.inertia_, rel=1e-8 if SIZE == 1 else 0.05)
+
+
+def test_spectral_separates_blobs_and_finds_their_number():
+    from lazyheat.cluster import Spectral
+
+    g = np.random.default_rng(0)
+    means = np.array([[0.0, 0.0], [5.0, 5.0], [0.0, 6.0]])
+    truth = np.repeat(np.arange(3), 15)
+    X = means[truth] + 0.3 * g.standard_normal((45, 2))
+    sp = Spectral(gamma=0.5, random_state=0, n_lanczos=30).fit(lh.array(X, split=0))
+    assert sp.n_clusters_ == 3
+    labels = sp.labels_.numpy()
+    # the same partition as the truth, whatever the cluster numbering
+    pairs = {(int(t), int(lab)) for t, lab in zip(truth, labels)}
+    assert len(pairs) == 3 and len({t for t, _ in pairs}) == 3
