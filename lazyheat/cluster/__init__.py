@@ -7,5 +7,5 @@ from .kmedians import KMedians, KMedoids
 from .silhouette import silhouette_samples, silhouette_score
 from .spectral import Spectral
 
-__all__ = ["KMeans", "KMedians", "KMedoids", "BatchParallelKMeans", "Spectral", "silhouette_samples",
-           "silhouette_score"]
+__all__ = ["KMeans", "KMedians", "KMedoids", "BatchParallelKMeans", "Spectral",
+           "silhouette_samples", "silhouette_score"]
