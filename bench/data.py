@@ -33,6 +33,7 @@ FULL = {
     "svd_tall": {"rows": 4_000_000, "cols": 64},
     "rsvd": {"n": 20_000, "rank": 20, "oversamples": 10, "power_iter": 1},
     "cg": {"n": 1_000_000, "rtol": 1e-6},
+    "pca": {"rows": 4_000_000, "cols": 64, "k": 8},
 }
 
 # --quick: a tenth of the rows (a quarter of the side for square matrices, a fifth for rsvd),
@@ -58,6 +59,7 @@ QUICK = {
     "svd_tall": {"rows": 400_000, "cols": 64},
     "rsvd": {"n": 4000, "rank": 20, "oversamples": 10, "power_iter": 1},
     "cg": {"n": 100_000, "rtol": 1e-6},
+    "pca": {"rows": 400_000, "cols": 64, "k": 8},
 }
 
 WORKLOADS = list(FULL)
@@ -106,6 +108,7 @@ INPUT_BYTES = {
     "svd_tall": _matrix_bytes,
     "rsvd": lambda p, rows: rows * p["n"] * 4,  # A (V0 and s are generation's alone)
     "cg": lambda p, rows: rows * 8,  # b, float64
+    "pca": _matrix_bytes,
 }
 
 
@@ -312,6 +315,15 @@ CG_SHIFT = 2.01
 def cg_input(p, r0=0, r1=None):
     """The right-hand side b, float64 (the generator's float32 values, exact)."""
     return uniform(25, (p["n"],), r0, r1).astype(np.float64)
+
+
+def pca_input(p, r0=0, r1=None):
+    """Uniform columns scaled by 0.8^j: independent features with falling variances, so the
+    k leading principal components are well separated (their variances sum to the
+    checksum)."""
+    X = matrix(26, p["rows"], p["cols"], r0, r1)
+    X *= (0.8 ** np.arange(p["cols"])).astype(np.float32)
+    return X
 
 
 # ---------------------------------------------------------------- shared checksums

@@ -19,7 +19,8 @@ from .numpy_impl import overhead_chain
 
 MISSING = {"lasso": "Dask and dask-ml have no coordinate-descent Lasso",
            "bandwidth": "measured with torch",
-           "cg": "dask.array.linalg has no conjugate-gradient solver"}
+           "cg": "dask.array.linalg has no conjugate-gradient solver",
+           "pca": "measured with scikit-learn (dask-ml's PCA is a TSQR of the same data)"}
 da = dask = None
 _client = None
 

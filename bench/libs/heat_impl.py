@@ -199,3 +199,12 @@ def rsvd(ctx, p):
         return ht.linalg.rsvd(A, p["rank"], n_oversamples=p["oversamples"],
                               power_iter=p["power_iter"])
     return Case(run, lambda r: data.abs_sum(_np(r[1])), notes="ht.linalg.rsvd")
+
+
+def pca(ctx, p):
+    X = _local(data.pca_input(p, *_rows(ctx, p["rows"])))
+
+    def run():
+        return ht.decomposition.PCA(n_components=p["k"]).fit(X).explained_variance_
+    return Case(run, lambda v: data.abs_sum(_np(v)), tol=1e-3,
+                notes="ht.decomposition.PCA (its default hierarchical SVD)")

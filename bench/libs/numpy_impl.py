@@ -233,3 +233,14 @@ def cg(ctx, p):
     return Case(run, lambda r: data.abs_sum(r[0]),
                 extra=lambda r: {"iterations": r[1], "converged": r[2] == 0},
                 notes="scipy.sparse.linalg.cg(rtol) on the circulant CSR matrix")
+
+
+def pca(ctx, p):
+    X = data.pca_input(p)
+
+    def run():
+        Xc = X - X.mean(axis=0)
+        w = np.linalg.eigvalsh(Xc.T @ Xc / (len(X) - 1))
+        return w[::-1][:p["k"]]
+    return Case(run, lambda v: float(np.sum(v, dtype=np.float64)), tol=1e-3,
+                notes="eigenvalues of the covariance matrix")

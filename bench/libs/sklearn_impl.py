@@ -16,7 +16,7 @@ from ..common import Case
 from .numpy_impl import lasso_checksum
 
 MISSING = {w: "scikit-learn is used for the algorithm baselines only"
-           for w in data.WORKLOADS if w not in ("kmeans", "lasso", "cdist", "rsvd")}
+           for w in data.WORKLOADS if w not in ("kmeans", "lasso", "cdist", "rsvd", "pca")}
 
 
 def versions():
@@ -73,3 +73,12 @@ def rsvd(ctx, p):
                 lambda r: float(np.sum(r[1], dtype=np.float64)),
                 notes="sklearn.utils.extmath.randomized_svd(n_iter=power_iter, "
                 "random_state=0)")
+
+
+def pca(ctx, p):
+    from sklearn.decomposition import PCA
+
+    X = data.pca_input(p)
+    return Case(lambda: PCA(n_components=p["k"]).fit(X).explained_variance_,
+                lambda v: float(np.sum(v, dtype=np.float64)), tol=1e-3,
+                notes="sklearn PCA (svd_solver auto)")

@@ -180,3 +180,14 @@ def cg(ctx, p):
     return Case(run, lambda r: data.abs_sum(r[0].numpy()),
                 extra=lambda r: {"iterations": r[1]},
                 notes="a CG loop written by hand (torch.roll), float64")
+
+
+def pca(ctx, p):
+    X = torch.from_numpy(data.pca_input(p))
+
+    def run():
+        Xc = X - X.mean(dim=0)
+        w = torch.linalg.eigvalsh(Xc.T @ Xc / (X.shape[0] - 1))
+        return w.flip(0)[:p["k"]]
+    return Case(run, lambda v: float(v.double().sum()), tol=1e-3,
+                notes="eigenvalues of the covariance matrix")
