@@ -71,6 +71,25 @@ def chunk_elements(device=None) -> int:
     return 0 if device is not None and torch.device(device).type != "cpu" else DEFAULT_CHUNK
 
 
+_TAKES_OUT: dict = {}
+
+
+def _takes_out(op, fn, nargs) -> bool:
+    """Whether torch function ``fn`` accepts ``out=`` (a few predicates, such as isnan, do
+    not): probed once per op on a one-element tensor."""
+    if op not in _TAKES_OUT:
+        x = torch.zeros(1)
+        try:
+            r = fn(*([x] * nargs))
+            fn(*([x] * nargs), out=torch.empty_like(r))
+            _TAKES_OUT[op] = True
+        except TypeError:
+            _TAKES_OUT[op] = False
+        except Exception:  # the probe's dtype does not suit the op: assume the usual form
+            _TAKES_OUT[op] = True
+    return _TAKES_OUT[op]
+
+
 def compile_member(m, ctx):
     """(call, call_out) for a member: ``call(ops)`` returns its value; ``call_out(ops, out)``
     writes it into ``out`` (None when the op has no such fast form). Ops that ``k_ewise``
@@ -93,6 +112,8 @@ def compile_member(m, ctx):
     consts = {p: torch.tensor(v, dtype=tdt, device=ctx.device)
               for p, v in m.attr("scalars", ())}
     if not consts:
+        if not _takes_out(m.op, fn, len(m.inputs)):
+            return (lambda ops: fn(*ops)), None
         return (lambda ops: fn(*ops)), (lambda ops, out: fn(*ops, out=out))
     nargs = m.attr("nargs", len(m.inputs))
     if nargs == 2 and len(consts) == 1:

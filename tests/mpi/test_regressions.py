@@ -98,3 +98,14 @@ def test_from_local_copies_its_block():
     x = lh.from_local(loc, split=0)
     loc[:] = -1
     assert (x.numpy() >= 0).all()
+
+
+def test_nan_predicates_in_chunked_fused_groups():
+    """isnan/isinf/isfinite have no out= form in torch: large (chunked) fused groups that
+    contain them must still run."""
+    a = np.random.default_rng(0).standard_normal((300_000, 3))
+    a[5, 1], a[7, 2] = np.nan, np.inf
+    x = lh.array(a, split=0)
+    check(lh.isnan(x).sum(0), np.isnan(a).sum(0))
+    check((~lh.isfinite(x)).sum(), (~np.isfinite(a)).sum())
+    check(lh.isinf(x * 2).any(1).sum(), np.isinf(a * 2).any(1).sum())
