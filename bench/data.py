@@ -34,6 +34,8 @@ FULL = {
     "rsvd": {"n": 20_000, "rank": 20, "oversamples": 10, "power_iter": 1},
     "cg": {"n": 1_000_000, "rtol": 1e-6},
     "pca": {"rows": 4_000_000, "cols": 64, "k": 8},
+    "gaussian_nb": {"rows": 2_000_000, "cols": 16, "k": 4},
+    "knn": {"rows": 40_000, "cols": 16, "k": 4, "queries": 4_000, "neighbors": 5},
 }
 
 # --quick: a tenth of the rows (a quarter of the side for square matrices, a fifth for rsvd),
@@ -60,6 +62,8 @@ QUICK = {
     "rsvd": {"n": 4000, "rank": 20, "oversamples": 10, "power_iter": 1},
     "cg": {"n": 100_000, "rtol": 1e-6},
     "pca": {"rows": 400_000, "cols": 64, "k": 8},
+    "gaussian_nb": {"rows": 200_000, "cols": 16, "k": 4},
+    "knn": {"rows": 10_000, "cols": 16, "k": 4, "queries": 1_000, "neighbors": 5},
 }
 
 WORKLOADS = list(FULL)
@@ -109,6 +113,8 @@ INPUT_BYTES = {
     "rsvd": lambda p, rows: rows * p["n"] * 4,  # A (V0 and s are generation's alone)
     "cg": lambda p, rows: rows * 8,  # b, float64
     "pca": _matrix_bytes,
+    "gaussian_nb": lambda p, rows: rows * (p["cols"] * 4 + 8),  # X and the int64 labels
+    "knn": lambda p, rows: rows * (p["cols"] * 4 + 8),
 }
 
 
@@ -315,6 +321,21 @@ CG_SHIFT = 2.01
 def cg_input(p, r0=0, r1=None):
     """The right-hand side b, float64 (the generator's float32 values, exact)."""
     return uniform(25, (p["n"],), r0, r1).astype(np.float64)
+
+
+def labelled_points(p, r0=0, r1=None):
+    """Rows [r0, r1) of overlapping blobs and their blob index: k centres in [0, 4)^d plus
+    uniform noise of width 2, so the classes overlap and classifiers have work to do."""
+    n, d, k = p["rows"], p["cols"], p["k"]
+    centres = uniform(27, (k, d)) * np.float32(4.0)
+    label = (uniform(28, (n,), r0, r1) * np.float32(k)).astype(np.int64)
+    X = centres[label] + (uniform(29, (n, d), r0, r1) - np.float32(0.5)) * np.float32(2.0)
+    return X, label
+
+
+def knn_queries(p):
+    """The query points of the knn workload (replicated): fresh uniform points in the box."""
+    return uniform(30, (p["queries"], p["cols"])) * np.float32(4.0)
 
 
 def pca_input(p, r0=0, r1=None):

@@ -208,3 +208,28 @@ def pca(ctx, p):
         return ht.decomposition.PCA(n_components=p["k"]).fit(X).explained_variance_
     return Case(run, lambda v: data.abs_sum(_np(v)), tol=1e-3,
                 notes="ht.decomposition.PCA (its default hierarchical SVD)")
+
+
+def gaussian_nb(ctx, p):
+    Xn, yn = data.labelled_points(p, *_rows(ctx, p["rows"]))
+    X, y = _local(Xn), _local(yn)
+
+    def run():
+        return ht.naive_bayes.GaussianNB().fit(X, y).predict(X)
+    return Case(run, lambda labels: data.abs_sum(_np(labels)),
+                tol=1e-4,
+                notes="ht.naive_bayes.GaussianNB fit + predict on the training rows")
+
+
+def knn(ctx, p):
+    from heat.classification.kneighborsclassifier import KNeighborsClassifier
+
+    Xn, yn = data.labelled_points(p, *_rows(ctx, p["rows"]))
+    X, y = _local(Xn), _local(yn)
+    Q = ht.array(data.knn_queries(p), split=0)
+
+    def run():
+        return KNeighborsClassifier(n_neighbors=p["neighbors"]).fit(X, y).predict(Q)
+    return Case(run, lambda labels: data.abs_sum(_np(labels)),
+                tol=1e-3,
+                notes="ht KNeighborsClassifier fit + predict of the queries")

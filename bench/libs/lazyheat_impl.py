@@ -267,3 +267,31 @@ def pca(ctx, p):
     return Case(lambda: PCA(n_components=p["k"]).fit(X).explained_variance_,
                 lambda v: float(np.sum(v, dtype=np.float64)), tol=1e-3,
                 notes="lh.decomposition.PCA (auto: one X^T X pass, eigh of 64 x 64)")
+
+
+def gaussian_nb(ctx, p):
+    from lazyheat.naive_bayes import GaussianNB
+
+    Xn, yn = data.labelled_points(p, *_rows(ctx, p["rows"]))
+    X, y = _local(Xn), _local(yn)
+
+    def run():
+        return GaussianNB().fit(X, y).predict(X).compute()
+    return Case(run, lambda labels: float(labels.astype(lh.float64).sum().item()),
+                tol=1e-4,
+                notes="lh.naive_bayes.GaussianNB fit + predict on the training rows")
+
+
+def knn(ctx, p):
+    from lazyheat.classification import KNeighborsClassifier
+
+    Xn, yn = data.labelled_points(p, *_rows(ctx, p["rows"]))
+    X, y = _local(Xn), _local(yn)
+    Q = lh.array(data.knn_queries(p), split=0)
+
+    def run():
+        model = KNeighborsClassifier(n_neighbors=p["neighbors"]).fit(X, y)
+        return model.predict(Q).compute()
+    return Case(run, lambda labels: float(labels.astype(lh.float64).sum().item()),
+                tol=1e-3,
+                notes="lh.classification.KNeighborsClassifier fit + predict of the queries")

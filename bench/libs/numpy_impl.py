@@ -244,3 +244,36 @@ def pca(ctx, p):
         return w[::-1][:p["k"]]
     return Case(run, lambda v: float(np.sum(v, dtype=np.float64)), tol=1e-3,
                 notes="eigenvalues of the covariance matrix")
+
+
+def gaussian_nb(ctx, p):
+    X, y = data.labelled_points(p)
+
+    def run():  # Gaussian naive Bayes as scikit-learn defines it (var_smoothing 1e-9)
+        X64 = X.astype(np.float64)
+        classes = np.unique(y)
+        theta = np.stack([X64[y == c].mean(axis=0) for c in classes])
+        var = np.stack([X64[y == c].var(axis=0) for c in classes])
+        var += 1e-9 * X64.var(axis=0).max()
+        prior = np.array([(y == c).mean() for c in classes])
+        jll = np.log(prior)[None, :] - 0.5 * np.log(2 * np.pi * var).sum(axis=1)[None, :]
+        for j in range(len(classes)):
+            jll[:, j] -= 0.5 * (((X64 - theta[j]) ** 2) / var[j]).sum(axis=1)
+        return classes[jll.argmax(axis=1)]
+    return Case(run, lambda labels: float(np.sum(labels, dtype=np.float64)), tol=1e-4,
+                notes="Gaussian naive Bayes written with NumPy (float64)")
+
+
+def knn(ctx, p):
+    X, y = data.labelled_points(p)
+    Q = data.knn_queries(p)
+    k = p["neighbors"]
+
+    def run():  # brute force: all distances, the k nearest, a majority vote (ties: lowest)
+        d2 = (Q * Q).sum(1)[:, None] - 2 * Q @ X.T + (X * X).sum(1)[None, :]
+        near = np.argpartition(d2, k, axis=1)[:, :k]
+        votes = np.zeros((len(Q), y.max() + 1), np.int64)
+        np.add.at(votes, (np.arange(len(Q))[:, None], y[near]), 1)
+        return votes.argmax(axis=1)
+    return Case(run, lambda labels: float(np.sum(labels, dtype=np.float64)), tol=1e-3,
+                notes="brute-force k nearest neighbours with NumPy")

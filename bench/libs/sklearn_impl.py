@@ -16,7 +16,8 @@ from ..common import Case
 from .numpy_impl import lasso_checksum
 
 MISSING = {w: "scikit-learn is used for the algorithm baselines only"
-           for w in data.WORKLOADS if w not in ("kmeans", "lasso", "cdist", "rsvd", "pca")}
+           for w in data.WORKLOADS if w not in ("kmeans", "lasso", "cdist", "rsvd", "pca",
+                                                      "gaussian_nb", "knn")}
 
 
 def versions():
@@ -82,3 +83,27 @@ def pca(ctx, p):
     return Case(lambda: PCA(n_components=p["k"]).fit(X).explained_variance_,
                 lambda v: float(np.sum(v, dtype=np.float64)), tol=1e-3,
                 notes="sklearn PCA (svd_solver auto)")
+
+
+def gaussian_nb(ctx, p):
+    from sklearn.naive_bayes import GaussianNB
+
+    X, y = data.labelled_points(p)
+    return Case(lambda: GaussianNB().fit(X, y).predict(X),
+                lambda labels: float(np.sum(labels, dtype=np.float64)),
+                tol=1e-4,
+                notes="sklearn GaussianNB fit + predict on the training rows")
+
+
+def knn(ctx, p):
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = data.labelled_points(p)
+    Q = data.knn_queries(p)
+
+    def run():
+        model = KNeighborsClassifier(n_neighbors=p["neighbors"], algorithm="brute")
+        return model.fit(X, y).predict(Q)
+    return Case(run, lambda labels: float(np.sum(labels, dtype=np.float64)),
+                tol=1e-3,
+                notes="sklearn KNeighborsClassifier(algorithm='brute')")
