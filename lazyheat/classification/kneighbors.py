@@ -363,22 +363,8 @@ def _nonfinite(X) -> LazyArray:
     return ~(ew.abs(X) < float("inf")).all()
 
 
-def _encode(y, n: int, name: str):
-    """(classes_ as a sorted NumPy array, y as lazy int64 indices into it) of the labels
-    ``y``: NumPy labels (strings too) are encoded where they are, lazy ones with one
-    ``unique_values`` plan."""
-    if isinstance(y, LazyArray):
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise ValueError(f"{name}: y must be 1-D (one label per sample), got shape "
-                             f"{y.shape}")
-        if y.shape[0] != n:
-            raise ValueError(f"{name}: X has {n} samples but y has {y.shape[0]}")
-        classes = unique_values(y).numpy()
-        enc = searchsorted(array(classes, comm=y.comm, device=y.device), y)
-        return classes, enc
-    y = np.asarray(y)
+def _one_label_per_sample(y, n: int, name: str):
+    """``y`` as a 1-D vector of ``n`` labels (a single column accepted), or a clear error."""
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
@@ -386,5 +372,18 @@ def _encode(y, n: int, name: str):
                          f"{y.shape}")
     if y.shape[0] != n:
         raise ValueError(f"{name}: X has {n} samples but y has {y.shape[0]}")
+    return y
+
+
+def _encode(y, n: int, name: str):
+    """(classes_ as a sorted NumPy array, y as lazy int64 indices into it) of the labels
+    ``y``: NumPy labels (strings too) are encoded where they are, lazy ones with one
+    ``unique_values`` plan."""
+    if isinstance(y, LazyArray):
+        y = _one_label_per_sample(y, n, name)
+        classes = unique_values(y).numpy()
+        enc = searchsorted(array(classes, comm=y.comm, device=y.device), y)
+        return classes, enc
+    y = _one_label_per_sample(np.asarray(y), n, name)
     classes, enc = np.unique(y, return_inverse=True)
     return classes, array(enc.astype(np.int64), split=0)
