@@ -256,9 +256,10 @@ def gaussian_nb(ctx, p):
         var = np.stack([X64[y == c].var(axis=0) for c in classes])
         var += 1e-9 * X64.var(axis=0).max()
         prior = np.array([(y == c).mean() for c in classes])
-        jll = np.log(prior)[None, :] - 0.5 * np.log(2 * np.pi * var).sum(axis=1)[None, :]
+        base = np.log(prior) - 0.5 * np.log(2 * np.pi * var).sum(axis=1)
+        jll = np.empty((len(X64), len(classes)))
         for j in range(len(classes)):
-            jll[:, j] -= 0.5 * (((X64 - theta[j]) ** 2) / var[j]).sum(axis=1)
+            jll[:, j] = base[j] - 0.5 * (((X64 - theta[j]) ** 2) / var[j]).sum(axis=1)
         return classes[jll.argmax(axis=1)]
     return Case(run, lambda labels: float(np.sum(labels, dtype=np.float64)), tol=1e-4,
                 notes="Gaussian naive Bayes written with NumPy (float64)")
