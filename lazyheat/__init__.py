@@ -71,7 +71,7 @@ from .namespace import *  # noqa: F403
 from .planner import Plan, clear_plan_cache, compute, explain, plan, plan_cache_info
 from .reductions import *  # noqa: F403
 from .reductions import __all__ as _red_all
-from .runtime.comm import Comm, FakeComm, world
+from .runtime.comm import Comm, FakeComm, self_comm, world
 from .searching import *  # noqa: F403
 from .searching import where  # noqa: F401 - where(cond) alone is nonzero(cond)
 from .sets import *  # noqa: F403
@@ -104,7 +104,8 @@ _more_all = [n for m in (dtype_functions, indexing, namespace, searching, sets, 
                          statistics, stats_more) for n in m.__all__]
 __all__ = list(_ew_all) + list(_red_all) + list(_io_all) + _more_all + [
     "io", "fft", "nearest_centers", "center_stats", *_ALGORITHMS,
-    "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "use_device", "random",
+    "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "self_comm", "use_device",
+    "random",
     "compute", "explain", "plan", "Plan", "plan_cache_info", "clear_plan_cache",
     "trace",
     "array", "asarray", "from_local", "zeros", "ones", "full", "empty", "zeros_like",

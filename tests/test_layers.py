@@ -113,6 +113,19 @@ def test_lower_layers_do_not_import_the_public_api(layer):
     assert _violations(layer, _API) == []
 
 
+ALGORITHMS = ["cluster", "classification", "decomposition", "naive_bayes", "preprocessing",
+              "regression", "spatial"]
+
+
+@pytest.mark.parametrize("package", ALGORITHMS)
+def test_algorithm_packages_sit_on_the_public_api(package):
+    """Estimators use lazyheat's public API only: what they need from the core is a public
+    primitive (``nearest_centers``, ``bincount``, ``linalg.tsqr``, ...), never IR nodes,
+    passes or runtime internals."""
+    assert _violations(package, ("lazyheat.graph", "lazyheat.passes",
+                                 "lazyheat.runtime", "mpi4py")) == []
+
+
 def module_graph() -> dict[str, set[str]]:
     """``module -> modules of lazyheat it imports``. ``from X import Y`` depends on the
     module ``X.Y`` when there is one, else on ``X`` (a name defined in X's ``__init__``), so

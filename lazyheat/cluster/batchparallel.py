@@ -11,13 +11,6 @@ from ._kcluster import KCluster
 from .kmeans import KMeans
 
 
-def _self_comm(comm):
-    """A one-rank communicator of this rank alone (for its local clustering)."""
-    from mpi4py import MPI
-
-    return MPI.COMM_SELF
-
-
 class BatchParallelKMeans(KCluster):
     """K-means in two levels, as HeAT's: each rank clusters its own block of rows into
     ``n_clusters`` centers with k-means (no communication at all while it iterates), then
@@ -53,7 +46,7 @@ class BatchParallelKMeans(KCluster):
             return self
         block = X.larray.cpu().numpy()
         if len(block) > k:  # cluster the block on this rank alone
-            mine = lh.array(block, comm=_self_comm(comm))
+            mine = lh.array(block, comm=lh.self_comm())
             block = KMeans(k, random_state=[seed, comm.rank], **params).fit(mine).cluster_centers_
         every = lh.from_local(np.ascontiguousarray(block), split=0)  # p k x d at most
         self._set(X, KMeans(k, random_state=seed, **params).fit(every.numpy()))

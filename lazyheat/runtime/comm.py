@@ -84,6 +84,18 @@ def world() -> Comm:
     return _WORLD if _WORLD is not None else install_world()
 
 
+_SELF = None
+
+
+def self_comm() -> Comm:
+    """A communicator of this rank alone: arrays made on it are local to the rank and their
+    plans never communicate (each rank may then run its own, different computation)."""
+    global _SELF
+    if _SELF is None:
+        _SELF = Comm(MPI.COMM_SELF)
+    return _SELF
+
+
 def install_world() -> Comm:
     """Set up the world communicator when lazyheat is imported, before any user code can
     fail: size torch's thread pool so that ranks sharing a node do not oversubscribe its
