@@ -36,6 +36,8 @@ FULL = {
     "pca": {"rows": 4_000_000, "cols": 64, "k": 8},
     "gaussian_nb": {"rows": 2_000_000, "cols": 16, "k": 4},
     "knn": {"rows": 40_000, "cols": 16, "k": 4, "queries": 4_000, "neighbors": 5},
+    "fft_axis0": {"n": 4096, "axis": 0},
+    "fft_axis1": {"n": 4096, "axis": 1},
 }
 
 # --quick: a tenth of the rows (a quarter of the side for square matrices, a fifth for rsvd),
@@ -64,6 +66,8 @@ QUICK = {
     "pca": {"rows": 400_000, "cols": 64, "k": 8},
     "gaussian_nb": {"rows": 200_000, "cols": 16, "k": 4},
     "knn": {"rows": 10_000, "cols": 16, "k": 4, "queries": 1_000, "neighbors": 5},
+    "fft_axis0": {"n": 1024, "axis": 0},
+    "fft_axis1": {"n": 1024, "axis": 1},
 }
 
 WORKLOADS = list(FULL)
@@ -115,6 +119,8 @@ INPUT_BYTES = {
     "pca": _matrix_bytes,
     "gaussian_nb": lambda p, rows: rows * (p["cols"] * 4 + 8),  # X and the int64 labels
     "knn": lambda p, rows: rows * (p["cols"] * 4 + 8),
+    "fft_axis0": lambda p, rows: rows * p["n"] * 8,
+    "fft_axis1": lambda p, rows: rows * p["n"] * 8,
 }
 
 
@@ -336,6 +342,22 @@ def labelled_points(p, r0=0, r1=None):
 def knn_queries(p):
     """The query points of the knn workload (replicated): fresh uniform points in the box."""
     return uniform(30, (p["queries"], p["cols"])) * np.float32(4.0)
+
+
+def fft_input(p, r0=0, r1=None):
+    """Rows [r0, r1) of an n x n complex64 array, real and imaginary parts uniform."""
+    n = p["n"]
+    out = uniform(31, (n, n), r0, r1).astype(np.complex64)
+    out.imag = uniform(32, (n, n), r0, r1)
+    return out
+
+
+FFT_STRIDE = 64  # the fft checksum reads every 64th row of the result
+
+
+def fft_checksum(rows) -> float:
+    """sum(|X|) in float64 of the strided rows of the transform."""
+    return float(np.abs(np.asarray(rows).astype(np.complex128)).sum())
 
 
 def pca_input(p, r0=0, r1=None):

@@ -20,7 +20,10 @@ from .numpy_impl import overhead_chain
 MISSING = {"lasso": "Dask and dask-ml have no coordinate-descent Lasso",
            "bandwidth": "measured with torch",
            "cg": "dask.array.linalg has no conjugate-gradient solver",
-           "pca": "measured with scikit-learn (dask-ml's PCA is a TSQR of the same data)"}
+           "fft_axis0": "dask.array.fft needs the transformed axis in one chunk",
+           "fft_axis1": "dask.array.fft needs the transformed axis in one chunk",
+           "gaussian_nb": "dask-ml's GaussianNB is scikit-learn's on each block",
+           "knn": "dask-ml has no nearest-neighbour classifier"}
 da = dask = None
 _client = None
 
@@ -172,6 +175,15 @@ def kmeans(ctx, p):
     k = p["k"]
     X = _gen(ctx, (p["rows"], p["cols"]), lambda r0, r1: data.kmeans_points(p, r0, r1))
     C0 = data.kmeans_points(p, 0, k)
+    try:
+        from dask_ml.cluster import KMeans
+    except ImportError:
+        KMeans = None
+    if KMeans is not None:
+        def run():
+            model = KMeans(n_clusters=k, init=C0, n_init=1, max_iter=p["iters"], tol=0)
+            return model.fit(X).cluster_centers_
+        return Case(run, _sum, notes="dask_ml.cluster.KMeans(init=first k points, tol=0)")
     ids = np.arange(k)
 
     def run():
@@ -183,7 +195,16 @@ def kmeans(ctx, p):
             C = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None],
                          C).astype(np.float32)
         return C
-    return Case(run, _sum, notes="Lloyd loop written by hand (one-hot matmul)")
+    return Case(run, _sum, notes="Lloyd loop written by hand (one-hot matmul; no dask-ml)")
+
+
+def pca(ctx, p):
+    from dask_ml.decomposition import PCA
+
+    X = _gen(ctx, (p["rows"], p["cols"]), lambda r0, r1: data.pca_input(p, r0, r1))
+    return Case(lambda: PCA(n_components=p["k"], svd_solver="tsqr").fit(X).explained_variance_,
+                lambda v: float(np.sum(v, dtype=np.float64)), tol=1e-3,
+                notes="dask_ml.decomposition.PCA(svd_solver='tsqr')")
 
 
 def transpose_sum(ctx, p):

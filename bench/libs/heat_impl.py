@@ -237,3 +237,13 @@ def knn(ctx, p):
                 tol=1e-3,
                 notes="ht KNeighborsClassifier fit + predict of the queries (labels "
                 "replicated: with split labels HeAT 1.9 raises in predict)")
+
+
+def _fft(ctx, p):
+    X = _local(data.fft_input(p, *_rows(ctx, p["n"])))
+    return Case(lambda: ht.fft.fft(X, axis=p["axis"]),
+                lambda F: data.fft_checksum(_np(F[::data.FFT_STRIDE])), tol=1e-4,
+                notes="ht.fft.fft")
+
+
+fft_axis0 = fft_axis1 = _fft

@@ -295,3 +295,13 @@ def knn(ctx, p):
     return Case(run, lambda labels: float(labels.astype(lh.float64).sum().item()),
                 tol=1e-3,
                 notes="lh.classification.KNeighborsClassifier fit + predict of the queries")
+
+
+def _fft(ctx, p):
+    X = _local(data.fft_input(p, *_rows(ctx, p["n"])))
+    return Case(lambda: lh.fft.fft(X, axis=p["axis"]).compute(),
+                lambda F: data.fft_checksum(F[::data.FFT_STRIDE].numpy()), tol=1e-4,
+                notes="lh.fft.fft of a split-0 array: along axis 0 one all-to-all each way")
+
+
+fft_axis0 = fft_axis1 = _fft

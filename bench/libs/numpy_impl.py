@@ -278,3 +278,13 @@ def knn(ctx, p):
         return votes.argmax(axis=1)
     return Case(run, lambda labels: float(np.sum(labels, dtype=np.float64)), tol=1e-3,
                 notes="brute-force k nearest neighbours with NumPy")
+
+
+def _fft(ctx, p):
+    X = data.fft_input(p)
+    return Case(lambda: np.fft.fft(X, axis=p["axis"]),
+                lambda F: data.fft_checksum(F[::data.FFT_STRIDE]), tol=1e-4,
+                notes="np.fft.fft (complex128 inside, complex128 result)")
+
+
+fft_axis0 = fft_axis1 = _fft

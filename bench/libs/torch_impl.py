@@ -10,6 +10,8 @@ from ..common import Case
 from .numpy_impl import overhead_chain
 
 MISSING = {"lasso": "torch has no Lasso",
+           "gaussian_nb": "torch has no classifiers (scikit-learn is the reference)",
+           "knn": "torch has no classifiers (scikit-learn is the reference)",
            "resplit": "one process: there is no split to change"}
 
 
@@ -191,3 +193,13 @@ def pca(ctx, p):
         return w.flip(0)[:p["k"]]
     return Case(run, lambda v: float(v.double().sum()), tol=1e-3,
                 notes="eigenvalues of the covariance matrix")
+
+
+def _fft(ctx, p):
+    X = torch.from_numpy(data.fft_input(p))
+    return Case(lambda: torch.fft.fft(X, dim=p["axis"]),
+                lambda F: data.fft_checksum(F[::data.FFT_STRIDE].numpy()), tol=1e-4,
+                notes="torch.fft.fft")
+
+
+fft_axis0 = fft_axis1 = _fft
