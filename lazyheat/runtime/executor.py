@@ -85,7 +85,7 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
         t0 = time.perf_counter()
         if watch is not None:
             watch.since, watch.node = t0, (n if n.op in COLLECTIVES else None)
-        if n.op == "fused" and n.attr("closer") is None:
+        if (n.op == "fused" and n.attr("closer") is None) or n.op in K.DONATES:
             ctx.donated = _donatable(n, vals, uses, keep, params, order)
         try:
             vals[id(n)] = kernels[n.op](n, [vals[id(i)] for i in n.inputs], ctx)

@@ -70,3 +70,19 @@ def test_zero_d_and_errors():
         s.nonzero(lh.array(1))
     with pytest.raises(ValueError, match="axis must be given"):
         s.cumulative_prod(lh.ones((2, 2)))
+
+
+def test_large_scans_add_the_carry_in_place_and_keep_their_input():
+    """Blocks large enough for the carry to be added into the dying local scan: values as
+    NumPy's, the input untouched, a scan used twice not overwritten."""
+    a = np.random.default_rng(3).standard_normal(400_003)
+    x = lh.array(a, split=0)
+    s = lh.cumulative_sum(x)
+    check(s, np.cumsum(a), rtol=1e-9, atol=1e-9)
+    check(x, a)
+    t = lh.cumulative_sum(x)
+    both = lh.compute(t, t * 2)
+    check(both[0], np.cumsum(a), rtol=1e-9, atol=1e-9)
+    check(both[1], 2 * np.cumsum(a), rtol=1e-9, atol=1e-9)
+    check(lh.cumulative_prod(lh.array(np.full(300_001, 1.000001), split=0))[-1:],
+          np.cumprod(np.full(300_001, 1.000001))[-1:], rtol=1e-9)

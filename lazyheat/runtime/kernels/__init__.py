@@ -38,6 +38,7 @@ from . import (  # noqa: F401
 from .elementwise import k_ewise, operands  # noqa: F401 - re-exported
 from .reduce import k_reduce, local_moments, moments, reduce_local  # noqa: F401
 from .registry import (  # noqa: F401
+    DONATES,
     KERNELS,
     PART_KEYS,
     TORCH_DTYPES,

@@ -15,6 +15,12 @@ from ...graph.layout import offsets
 KERNELS: dict[str, Callable] = {}
 
 
+# ops whose kernels may write their result into a donated input (``ctx.donated``: inputs
+# that die at this node and share their buffer with nothing alive); the executor computes
+# the donations for these and for fused groups
+DONATES: set = set()
+
+
 def kernel(*names: str):
     """Register the decorated function as the kernel of ops ``names`` (each exactly once)."""
     def register(fn):

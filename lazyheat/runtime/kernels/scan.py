@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from .registry import kernel, tdtype
+from .registry import DONATES, kernel, tdtype
 
 _UNSIGNED = (torch.uint16, torch.uint32, torch.uint64)
 
@@ -68,22 +68,26 @@ def k_scan_carry(node, args, ctx):
     return x.narrow(axis, n - 1, 1).contiguous()
 
 
+DONATES.add("scan_add")
+
+
 @kernel("scan_add")
 def k_scan_add(node, args, ctx):
     """The block's scan plus the sum of the carries of the ranks before this one (times
-    their product, for a product scan)."""
+    their product, for a product scan): in place when the block's scan dies here."""
     local, every = args
     r = ctx.rank
     if r == 0:
         return local
     if local.dtype in _UNSIGNED:
         return _back(_add(node.attr("op"), _signed(local), _signed(every), r), local.dtype)
-    return _add(node.attr("op"), local, every, r)
+    inplace = 0 in ctx.donated and local.is_contiguous()
+    return _add(node.attr("op"), local, every, r, inplace)
 
 
-def _add(op, local, every, r):
+def _add(op, local, every, r, inplace=False):
     if op == "prod":
-        before = torch.prod(every[:r], dim=0)
-        return local * before.to(local.dtype)
-    before = torch.sum(every[:r], dim=0)  # carry shape: broadcasts along ``axis``
-    return local + before.to(local.dtype)
+        before = torch.prod(every[:r], dim=0).to(local.dtype)
+        return local.mul_(before) if inplace else local * before
+    before = torch.sum(every[:r], dim=0).to(local.dtype)  # carry: broadcasts along ``axis``
+    return local.add_(before) if inplace else local + before
