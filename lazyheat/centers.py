@@ -42,8 +42,9 @@ def _operands(X, C, metric, fn):
     return X, C, METRICS[metric]
 
 
-def _make(X, C, metric, out):
-    return _core.make("nearest", (X._node, C._node), {"metric": metric, "out": out})
+def _make(X, C, metric, out, w=None):
+    ins = (X._node, C._node) + (() if w is None else (w._node,))
+    return _core.make("nearest", ins, {"metric": metric, "out": out})
 
 
 def nearest_centers(X, C, metric="sqeuclidean", return_distance=False):
@@ -66,14 +67,22 @@ def nearest_centers(X, C, metric="sqeuclidean", return_distance=False):
     return labels, dist
 
 
-def center_stats(X, C, metric="sqeuclidean"):
+def center_stats(X, C, metric="sqeuclidean", sample_weight=None):
     """Per row ``j`` of ``C``: the sum of the rows of ``X`` nearest to it (k x d), their
     number (k,) and the sum of their distances to it (k,), all float64 and replicated
+    (with ``sample_weight``, a vector of n weights: weighted sums, the weights' sum in place
+    of the number)
     (distances as ``nearest_centers`` measures them; ``"euclidean"`` sums squared ones,
     k-means' inertia). One pass over ``X``, one all-reduce over split rows. The counts are
     exact below 2^53 samples.
     """
     X, C, m = _operands(X, C, metric, "center_stats")
-    stats = _make(X, C, m, "stats")
+    w = None
+    if sample_weight is not None:
+        w = lazy(sample_weight)
+        if not w.dtype.is_floating:
+            w = w.astype(X.dtype)
+        _core.check_same([X, w], "center_stats")
+    stats = _make(X, C, m, "stats", w)
     d = X.shape[1]
     return stats[:, :d], stats[:, d], stats[:, d + 1]

@@ -28,14 +28,29 @@ def sample_by_weight(cum, total: float, u: np.ndarray) -> np.ndarray:
     return np.minimum(hits.numpy(), cum.shape[0] - 1)
 
 
-def kmeans_plusplus(X, k: int, rng: np.random.Generator, n_trials: int | None = None):
-    """Greedy k-means++: the first center uniformly, each further one the best of
-    ``n_trials`` (default ``2 + log k``) rows sampled with probability proportional to the
-    squared distance to the nearest chosen center, the best being the one that lowers the
-    total squared distance most. Returns (centers (k x d, X's dtype), global indices)."""
+def _first(X, rng, weights):
+    """One row drawn uniformly, or with probability proportional to its weight."""
+    n = X.shape[0]
+    if weights is None:
+        return int(rng.integers(n))
+    cum = lh.cumulative_sum(weights.astype(lh.float64)).compute()
+    total = float(cum[-1].item())
+    if total <= 0.0:
+        return int(rng.integers(n))
+    return int(sample_by_weight(cum, total, rng.random(1))[0])
+
+
+def kmeans_plusplus(X, k: int, rng: np.random.Generator, n_trials: int | None = None,
+                    weights=None):
+    """Greedy k-means++: the first center drawn uniformly (by weight), each further one the
+    best of ``n_trials`` (default ``2 + log k``) rows sampled with probability proportional
+    to the (weighted) squared distance to the nearest chosen center, the best being the one
+    that lowers the total (weighted) squared distance most. Returns (centers (k x d, X's
+    dtype), global indices)."""
     n = X.shape[0]
     trials = n_trials or 2 + int(math.log(k))
-    first = int(rng.integers(n))
+    wt = None if weights is None else weights.astype(lh.float64)
+    first = _first(X, rng, weights)
     centers = [rows(X, [first])[0]]
     chosen = [first]
     sq = (X * X).sum(axis=1)
@@ -43,7 +58,7 @@ def kmeans_plusplus(X, k: int, rng: np.random.Generator, n_trials: int | None = 
     _, closest = lh.nearest_centers(X, C, return_distance=True)
     closest = closest.astype(lh.float64).compute()
     for _ in range(1, k):
-        cum = lh.cumulative_sum(closest).compute()
+        cum = lh.cumulative_sum(closest if wt is None else closest * wt).compute()
         total = float(cum[-1].item())
         if total <= 0.0:  # every row sits on a chosen center: take any other rows
             idx = rng.choice(n, size=trials, replace=n < trials)
@@ -54,7 +69,8 @@ def kmeans_plusplus(X, k: int, rng: np.random.Generator, n_trials: int | None = 
         # squared distances of every row to each candidate (n x trials), through one GEMM
         d2 = lh.maximum(sq[:, None].astype(lh.float64) - 2.0 * (X.astype(lh.float64) @ Cc.T)
                         + (Cc * Cc).sum(axis=1)[None, :], 0.0)
-        pot = lh.minimum(d2, closest[:, None]).sum(axis=0).numpy()
+        near = lh.minimum(d2, closest[:, None])
+        pot = (near if wt is None else near * wt[:, None]).sum(axis=0).numpy()
         best = int(np.argmin(pot))
         centers.append(cand[best])
         chosen.append(int(idx[best]))
@@ -62,7 +78,12 @@ def kmeans_plusplus(X, k: int, rng: np.random.Generator, n_trials: int | None = 
     return np.stack(centers).astype(X.dtype.name, copy=False), np.asarray(chosen)
 
 
-def random_rows(X, k: int, rng: np.random.Generator):
-    """``k`` distinct rows drawn uniformly (global indices, the same on every rank)."""
-    idx = rng.choice(X.shape[0], size=k, replace=False)
+def random_rows(X, k: int, rng: np.random.Generator, weights=None):
+    """``k`` distinct rows drawn uniformly, or by weight (global indices, the same on every
+    rank; the weights are read whole: one float per sample)."""
+    p = None
+    if weights is not None:
+        wn = weights.astype(lh.float64).numpy()
+        p = wn / wn.sum() if wn.sum() > 0 else None
+    idx = rng.choice(X.shape[0], size=k, replace=False, p=p)
     return rows(X, idx), idx

@@ -26,7 +26,8 @@ from . import _init
 
 class KCluster(ClusterMixin, TransformerMixin, BaseEstimator):
     """Base of the k-cluster estimators. Subclasses set ``_metric`` (what ``nearest_centers``
-    measures) and implement ``_fit_once(X, centers, progress) -> (centers, n_iter)``."""
+    measures) and implement ``_fit_once(X, centers, w) -> (centers, n_iter)`` (``w``: the
+    sample weights or None)."""
 
     _metric = "sqeuclidean"
 
@@ -86,40 +87,61 @@ class KCluster(ClusterMixin, TransformerMixin, BaseEstimator):
         return X
 
     # ------------------------------------------------------------------ fitting
-    def _initial(self, X, rng):
+    def _initial(self, X, rng, w=None):
         init, k = self.init, self.n_clusters
         if isinstance(init, str):
             if init == "k-means++":
-                return _init.kmeans_plusplus(X, k, rng)[0]
-            return _init.random_rows(X, k, rng)[0]
+                return _init.kmeans_plusplus(X, k, rng, weights=w)[0]
+            return _init.random_rows(X, k, rng, weights=w)[0]
         if callable(init):
             return np.asarray(init(X, k, rng), dtype=X.dtype.name)
         arr = init.numpy() if isinstance(init, lh.LazyArray) else np.asarray(init)
         return arr.astype(X.dtype.name)
 
-    def fit(self, X, y=None):
-        """Cluster ``X`` (n_samples x n_features; NumPy input is split along rows).
+    _weighted = False  # whether the estimator takes sample weights
+
+    def _weights(self, X, sample_weight):
+        """``sample_weight`` as a lazy float vector laid out like ``X``'s rows, or None."""
+        if sample_weight is None:
+            return None
+        if not self._weighted:
+            raise ValueError(f"{self._name()}: sample_weight is not supported")
+        if np.ndim(sample_weight) == 0:
+            return lh.full((X.shape[0],), float(sample_weight), dtype=X.dtype, split=X.split
+                           if X.split == 0 else None, comm=X.comm)
+        w = check_array(sample_weight, "sample_weight", ndim=1, allow_nan=False,
+                        estimator=self._name())
+        if w.shape[0] != X.shape[0]:
+            raise ValueError(f"{self._name()}: sample_weight has {w.shape[0]} values for "
+                             f"{X.shape[0]} samples")
+        return w.astype(X.dtype)
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Cluster ``X`` (n_samples x n_features; NumPy input is split along rows), each
+        sample weighted by ``sample_weight`` where the estimator takes weights.
 
         Sets ``cluster_centers_`` (a NumPy array, the same on every rank), ``labels_``
         (lazy, laid out like ``X``'s rows, computed), ``inertia_`` and ``n_iter_``."""
         X = self._validate(X, reset=True)
         n_init = self._check_params(X)
+        w = self._weights(X, sample_weight)
         rng = shared_rng(self.random_state, X.comm)
         best = None
         for _ in range(n_init):
-            centers = self._initial(X, rng)
-            centers, n_iter = self._fit_once(X, centers)
-            labels, inertia = self._assign(X, centers)
+            centers = self._initial(X, rng, w)
+            centers, n_iter = self._fit_once(X, centers, w)
+            labels, inertia = self._assign(X, centers, w)
             if best is None or inertia < best[2]:
                 best = (centers, labels, inertia, n_iter)
         self.cluster_centers_, self.labels_, self.inertia_, self.n_iter_ = best
         return self
 
-    def _assign(self, X, centers):
-        """Labels (computed, lazy) and the objective of ``centers`` in one pass."""
+    def _assign(self, X, centers, w=None):
+        """Labels (computed, lazy) and the (weighted) objective of ``centers``: one pass
+        without weights."""
         C = lh.array(centers, comm=X.comm)
         labels = lh.nearest_centers(X, C, metric=self._metric)
-        _, _, dsum = lh.center_stats(X, C, metric=self._metric)
+        _, _, dsum = lh.center_stats(X, C, metric=self._metric, sample_weight=w)
         labels, dsum = lh.compute(labels, dsum.sum())
         return labels, float(dsum.item())
 
@@ -141,9 +163,11 @@ class KCluster(ClusterMixin, TransformerMixin, BaseEstimator):
         d2 = (X * X).sum(axis=1)[:, None] - 2.0 * (X @ C.T) + (C * C).sum(axis=1)[None, :]
         return lh.sqrt(lh.maximum(d2, 0.0))
 
-    def score(self, X, y=None) -> float:
-        """Minus the objective of ``X`` against the fitted centers."""
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Minus the (weighted) objective of ``X`` against the fitted centers."""
         check_is_fitted(self, "cluster_centers_")
         X = self._validate(X, reset=False)
+        w = self._weights(X, sample_weight)
         C = lh.array(self.cluster_centers_, comm=X.comm)
-        return -float(lh.center_stats(X, C, metric=self._metric)[2].sum().item())
+        dsum = lh.center_stats(X, C, metric=self._metric, sample_weight=w)[2]
+        return -float(dsum.sum().item())

@@ -30,7 +30,7 @@ class BatchParallelKMeans(KCluster):
     (2, 2)
     """
 
-    def _fit_once(self, X, centers):  # the two levels replace the single Lloyd run
+    def _fit_once(self, X, centers, w=None):  # the two levels replace the Lloyd run
         raise NotImplementedError
 
     def fit(self, X, y=None):

@@ -62,6 +62,7 @@ class KMeans(KCluster):
     """
 
     _metric = "sqeuclidean"
+    _weighted = True
 
     def __init__(self, n_clusters=8, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
                  random_state=None, verbose=False, algorithm="lloyd"):
@@ -80,7 +81,7 @@ class KMeans(KCluster):
             return 0.0
         return float(self.tol * X.astype(lh.float64).var(axis=0).mean().item())
 
-    def _fit_once(self, X, centers):
+    def _fit_once(self, X, centers, w=None):
         k, d = centers.shape
         tol = self._tolerance(X)
         progress = Progress(self.verbose, self.max_iter, "KMeans", X.comm)
@@ -89,9 +90,10 @@ class KMeans(KCluster):
         try:
             for it in range(self.max_iter):
                 C = lh.array(centers, comm=X.comm)
-                sums, counts, dsum = (v.numpy() for v in lh.compute(*lh.center_stats(X, C)))
+                stats = lh.center_stats(X, C, sample_weight=w)
+                sums, counts, dsum = (v.numpy() for v in lh.compute(*stats))
                 if (counts == 0).any():
-                    sums, counts = self._relocate_empty(X, C, sums, counts)
+                    sums, counts = self._relocate_empty(X, C, sums, counts, w)
                 with np.errstate(invalid="ignore", divide="ignore"):
                     new = np.where(counts[:, None] > 0, sums / counts[:, None], centers)
                 new = new.astype(centers.dtype)
@@ -105,9 +107,10 @@ class KMeans(KCluster):
             progress.close()
         return centers, n_iter
 
-    def _relocate_empty(self, X, C, sums, counts):
+    def _relocate_empty(self, X, C, sums, counts, w=None):
         """Refill empty clusters with the rows farthest from their nearest center, taken out
-        of their own clusters (the choice is global, so every rank makes it alike)."""
+        of their own clusters (the choice is global, so every rank makes it alike); with
+        weights, each row moves with its weight."""
         empty = np.flatnonzero(counts == 0)
         labels, dist = lh.nearest_centers(X, C, return_distance=True)
         order = lh.argsort(dist, descending=True, stable=True)[:len(empty)]
@@ -115,10 +118,12 @@ class KMeans(KCluster):
         from ._init import rows
 
         far_rows = rows(X, far).astype(np.float64)
-        far_labels = labels[lh.array(far, comm=X.comm)].numpy()
+        far_lazy = lh.array(far, comm=X.comm)
+        far_labels = labels[far_lazy].numpy()
+        far_w = np.ones(len(far)) if w is None else w[far_lazy].numpy().astype(np.float64)
         sums, counts = sums.copy(), counts.copy()
-        for j, row, old in zip(empty, far_rows, far_labels):
-            sums[old] -= row
-            counts[old] -= 1
-            sums[j], counts[j] = row, 1
+        for j, row, old, wt in zip(empty, far_rows, far_labels, far_w):
+            sums[old] -= wt * row
+            counts[old] -= wt
+            sums[j], counts[j] = wt * row, wt
         return sums, counts

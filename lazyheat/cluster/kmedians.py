@@ -26,7 +26,7 @@ class _Medians(KCluster):
     def _update(self, X, labels, medians):
         return medians
 
-    def _fit_once(self, X, centers):
+    def _fit_once(self, X, centers, w=None):
         k = self.n_clusters
         progress = Progress(self.verbose, self.max_iter, self._desc, X.comm)
         centers = centers.astype(np.float64 if X.dtype.name == "float64" else np.float32)

@@ -1,6 +1,7 @@
 """Nearest centers: the assignment step of k-means-type algorithms as one op (``nearest``).
 
-Inputs: samples ``X`` (n x d) and centers ``C`` (k x d, replicated). The attribute ``out``
+Inputs: samples ``X`` (n x d), centers ``C`` (k x d, replicated) and optionally sample
+weights ``w`` (n,), laid out like the rows (they weigh the stats only). The attribute ``out``
 picks the value the node yields; all of them come from ONE pass over ``X`` that the runtime
 shares between the nodes of a plan (``kernels.registry.shared_parts``):
 
@@ -30,8 +31,14 @@ OUTS = ("labels", "dist", "stats")
 
 
 def _infer(avals, attrs):
-    x, c = avals
+    x, c = avals[:2]
     fn = "nearest_centers"
+    if len(avals) > 2:
+        w = avals[2]
+        if w.shape != (x.shape[0],) or not w.dtype.is_floating:
+            raise op_error(ValueError, "center_stats", f"sample weights must be a floating "
+                           f"vector of {x.shape[0]} values, got {w.dtype.name}{list(w.shape)}",
+                           x.shape, w.shape)
     if len(x.shape) != 2 or len(c.shape) != 2:
         raise op_error(ValueError, fn, "samples and centers must be 2-D", x.shape, c.shape)
     if x.shape[1] != c.shape[1]:
@@ -71,10 +78,11 @@ def _layout(avals, attrs, shape, p):
 
 
 def _needs(avals, attrs, shape, out, p) -> Needs:
-    x, _ = avals
+    x = avals[0]
     rows = _rows(x, p)
     partial = attrs["out"] == "stats" and rows[0] is not None and p > 1
-    return Needs((rows, (None, None)), partial)
+    # the weights line up with the rows: the same split and counts along axis 0
+    return Needs((rows, (None, None)) + ((rows,) if len(avals) > 2 else ()), partial)
 
 
 register(

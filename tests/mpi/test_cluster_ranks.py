@@ -200,3 +200,30 @@ def test_spectral_separates_blobs_and_finds_their_number():
     # the same partition as the truth, whatever the cluster numbering
     pairs = {(int(t), int(lab)) for t, lab in zip(truth, labels)}
     assert len(pairs) == 3 and len({t for t, _ in pairs}) == 3
+
+
+def test_weighted_kmeans_matches_sklearn_and_stats_weigh_rows():
+    sk = pytest.importorskip("sklearn.cluster")
+    X = _blobs(n_per=20, seed=6)
+    w = np.random.default_rng(6).random(len(X)) * 3
+    init = X[:4].copy()
+    ours = KMeans(4, init=init, tol=1e-8).fit(lh.array(X, split=0), sample_weight=w)
+    ref = sk.KMeans(4, init=init, n_init=1, tol=1e-8).fit(X, sample_weight=w)
+    err = None
+    try:
+        np.testing.assert_allclose(ours.cluster_centers_, ref.cluster_centers_, rtol=1e-10)
+        assert abs(ours.inertia_ - ref.inertia_) <= 1e-10 * ref.inertia_
+        assert abs(ours.score(X, sample_weight=w) - ref.score(X, sample_weight=w)) < 1e-8
+    except AssertionError as e:
+        err = str(e)
+    raise_if_any(err)
+    C = lh.array(init)
+    sums, counts, _ = lh.center_stats(lh.array(X, split=0), C, sample_weight=w)
+    L = ((X[:, None] - init[None]) ** 2).sum(-1).argmin(1)
+    check(counts, np.bincount(L, weights=w, minlength=4), rtol=1e-12, atol=1e-12)
+    S = np.zeros((4, 3))
+    np.add.at(S, L, X * w[:, None])
+    check(sums, S, rtol=1e-12, atol=1e-12)
+    from lazyheat.cluster import KMedians
+    with pytest.raises(ValueError, match="sample_weight is not supported"):
+        KMedians(2).fit(X, sample_weight=w)

@@ -3,8 +3,8 @@
  * For every row x of X (n x d, row-major) the distance to each of the k centers is
  * evaluated exactly (the sum of squared or absolute differences, not the expansion
  * ||x||^2 - 2 x.c + ||c||^2, so there is no cancellation), the first minimum is taken, and
- * the row is added into that center's stats: stats[j, 0..d-1] += x, stats[j, d] += 1,
- * stats[j, d+1] += dist.
+ * the row is added into that center's stats: stats[j, 0..d-1] += w x, stats[j, d] += w,
+ * stats[j, d+1] += w dist, with the row's weight w (1 when W is NULL).
  *
  * Rows are taken one vector's worth at a time (16 float or 8 double rows, GCC/Clang vector
  * extensions: 64-byte vectors, split by the compiler where the machine's are narrower),
@@ -30,9 +30,9 @@ typedef double vf64 __attribute__((vector_size(64)));
 typedef int64_t vi64 __attribute__((vector_size(64)));
 
 #define DEFINE_NEAREST(NAME, T, I, VT, VI)                                                   \
-int NAME(const T *restrict X, int64_t n, int64_t d, const T *restrict C, int64_t k,           \
-         int metric, int64_t *restrict labels, T *restrict dist, double *restrict stats,      \
-         int nthreads)                                                                        \
+int NAME(const T *restrict X, const T *restrict W, int64_t n, int64_t d,                      \
+         const T *restrict C, int64_t k, int metric, int64_t *restrict labels,                \
+         T *restrict dist, double *restrict stats, int nthreads)                              \
 {                                                                                             \
     enum { TILE = sizeof(VT) / sizeof(T) };                                                   \
     const int64_t nblocks = (n + BLOCK - 1) / BLOCK;                                          \
@@ -77,7 +77,7 @@ int NAME(const T *restrict X, int64_t n, int64_t d, const T *restrict C, int64_t
                     bv = acc;                                                                 \
                 } else {                                                                      \
                     const VI lt = acc < bv; /* strict: the first minimum wins ties */         \
-                    bi = (bi & ~lt) | ((VI){0} + (I)j & lt);                                  \
+                    bi = (bi & ~lt) | (((VI){0} + (I)j) & lt);                                \
                     bv = (VT)(((VI)bv & ~lt) | ((VI)acc & lt));                               \
                 }                                                                             \
             }                                                                                 \
@@ -89,9 +89,10 @@ int NAME(const T *restrict X, int64_t n, int64_t d, const T *restrict C, int64_t
                 if (mine) {                                                                   \
                     const T *restrict x = X + r * d;                                          \
                     double *restrict s = mine + best * w;                                     \
-                    for (int64_t i = 0; i < d; i++) s[i] += (double)x[i];                     \
-                    s[d] += 1.0;                                                              \
-                    s[d + 1] += (double)bv[rr];                                               \
+                    const double wr = W ? (double)W[r] : 1.0;                                 \
+                    for (int64_t i = 0; i < d; i++) s[i] += wr * (double)x[i];                \
+                    s[d] += wr;                                                               \
+                    s[d + 1] += wr * (double)bv[rr];                                          \
                 }                                                                             \
             }                                                                                 \
         }                                                                                     \

@@ -22,33 +22,34 @@ _ROWS_PER_BLOCK = 1 << 16  # torch version: rows x k x d elements per block at m
 
 
 def _key(node):
-    return ("nearest", id(node.inputs[0]), id(node.inputs[1]), node.attr("metric"))
+    return ("nearest", *(id(i) for i in node.inputs), node.attr("metric"))
 
 
 part_key("nearest")(_key)
 
 
-def _native(x, c, metric, want, threads, rank):
+def _native(x, c, metric, want, threads, rank, w=None):
     lib = native.load("nearest", rank) if x.device.type == "cpu" else None
     if lib is None or x.dtype not in _FN:
         return None
     n, d = x.shape
     k = c.shape[0]
     x, c = x.contiguous(), c.contiguous()
+    w = None if w is None else w.to(x.dtype).contiguous()
     labels = torch.empty(n, dtype=torch.int64) if "labels" in want else None
     dist = torch.empty(n, dtype=x.dtype) if "dist" in want else None
     stats = torch.zeros((k, d + 2), dtype=torch.float64) if "stats" in want else None
     fn = getattr(lib, _FN[x.dtype])
     fn.restype = ctypes.c_int
-    failed = fn(native.ptr(x), ctypes.c_int64(n), ctypes.c_int64(d), native.ptr(c),
-                ctypes.c_int64(k), ctypes.c_int(_METRIC[metric]),
+    failed = fn(native.ptr(x), native.ptr(w), ctypes.c_int64(n), ctypes.c_int64(d),
+                native.ptr(c), ctypes.c_int64(k), ctypes.c_int(_METRIC[metric]),
                 native.ptr(labels), native.ptr(dist), native.ptr(stats), ctypes.c_int(threads))
     if failed:
         raise MemoryError("nearest: the native kernel could not allocate its buffers")
     return labels, dist, stats
 
 
-def _torch(x, c, metric):
+def _torch(x, c, metric, w=None):
     n, d = x.shape
     k = c.shape[0]
     labels = torch.empty(n, dtype=torch.int64, device=x.device)
@@ -61,14 +62,17 @@ def _torch(x, c, metric):
         D = (diff * diff if metric == "sqeuclidean" else diff.abs()).sum(-1)
         v, i = D.min(1)  # the first minimum on ties
         labels[a:a + step], dist[a:a + step] = i, v
-        stats[:, :d].index_add_(0, i, xb.to(torch.float64))
-        stats[:, d].index_add_(0, i, torch.ones_like(v, dtype=torch.float64))
-        stats[:, d + 1].index_add_(0, i, v.to(torch.float64))
+        wb = torch.ones_like(v, dtype=torch.float64) if w is None else \
+            w[a:a + step].to(torch.float64)
+        stats[:, :d].index_add_(0, i, xb.to(torch.float64) * wb[:, None])
+        stats[:, d].index_add_(0, i, wb)
+        stats[:, d + 1].index_add_(0, i, v.to(torch.float64) * wb)
     return labels, dist, stats
 
 
 def _pass(node, args, ctx):
-    x, c = args
+    x, c = args[0], args[1]
+    w = args[2] if len(args) > 2 else None  # sample weights (stats only)
     work = torch.promote_types(x.dtype, c.dtype)
     if work not in (torch.float32, torch.float64):
         work = torch.float32
@@ -78,8 +82,8 @@ def _pass(node, args, ctx):
     want = ctx.part_outs.get(_key(node)) or {node.attr("out")}
     got = None
     if x.shape[0]:
-        got = _native(x, c, metric, want, torch.get_num_threads(), ctx.rank)
-    return got if got is not None else _torch(x, c, metric)
+        got = _native(x, c, metric, want, torch.get_num_threads(), ctx.rank, w)
+    return got if got is not None else _torch(x, c, metric, w)
 
 
 @kernel("nearest")
