@@ -9,6 +9,13 @@ results are then built with those counts in their avals: split along axis 0 as t
 its run begins. The inverse indices travel back to the original layout with one all-to-all.
 ``explain`` shows the break. As the Array API says, NaNs are distinct (each its own unique
 value); NumPy's ``unique`` collapses them (``equal_nan=True``).
+
+Integer data whose values span a small range (at most 2^24 values, and no more than one
+rank's share of the elements) is counted instead of sorted, unless first indices are asked
+for: a small min/max plan, then each rank's ``bincount`` of its block and one all-reduce of
+the range's counts; the values are where the counts are non-zero (a break on a replicated
+vector), the counts those, and the inverse a ``searchsorted`` of every element in them. No
+element moves between ranks. Values and counts are then split along axis 0 and balanced.
 """
 
 from __future__ import annotations
@@ -21,8 +28,10 @@ from .creation import lazy
 from .graph import Aval
 from .graph import dtypes as dt
 from .graph.sort import check_sortable
-from .manipulation import reshape
+from .manipulation import reshape, resplit
 from .planner import compute
+from .searching import nonzero
+from .sorting import searchsorted
 from .statistics import flat
 
 __all__ = ["unique_values", "unique_counts", "unique_inverse", "unique_all", "unique",
@@ -89,7 +98,49 @@ def _inverse(x, fx, s, perm, table, equal_nan):
     return reshape(inv, x.shape)
 
 
+# counting instead of sorting: arrays at least this large, ranges at most this wide
+COUNT_MIN_SIZE = 1 << 16
+COUNT_MAX_RANGE = 1 << 24
+
+
+def _counting_range(x, op):
+    """``(lowest value, number of values in the range)`` when the unique values of ``x``
+    are cheaper to count than to sort (from global min and max: every rank decides alike),
+    else None."""
+    x = lazy(x)
+    if x.dtype.kind not in "biu" or x.dtype == dt.uint64 or x.size < COUNT_MIN_SIZE:
+        return None
+    check_sortable(x.dtype, op, x.shape)
+    fx = flat(x)
+    lo, hi = (int(v.item()) for v in compute(fx.min(), fx.max()))
+    length = hi - lo + 1
+    share = -(-x.size // x.comm.size)
+    return (lo, length) if length <= min(COUNT_MAX_RANGE, share) else None
+
+
+def _unique_by_counting(x, lo, length, inverse, counts):
+    x = lazy(x)
+    fx = flat(x)
+    shifted = fx.astype(dt.int64) - lo
+    hist = _core.make("bincount", (shifted._node,), {"length": length})
+    (nz,) = nonzero(hist)  # a break: the number of values present
+    values = (nz + lo).astype(x.dtype)
+    out = {}
+    if inverse:
+        out["inverse"] = reshape(searchsorted(values, fx), x.shape)
+    if fx.split is not None:
+        values = resplit(values, 0)
+    out["values"] = values
+    if counts:
+        out["counts"] = hist[nz] if fx.split is None else resplit(hist[nz], 0)
+    return out
+
+
 def _unique(x, op, equal_nan, index=False, inverse=False, counts=False):
+    if not index:
+        rng = _counting_range(x, op)
+        if rng is not None:
+            return _unique_by_counting(x, *rng, inverse, counts)
     x, fx, s, perm = _sorted(x, op, index or inverse)
     table = _table(s, equal_nan)
     out = {"values": _select(s, None, table, "values", equal_nan)}

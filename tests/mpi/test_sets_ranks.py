@@ -69,3 +69,28 @@ def test_zero_d_and_errors():
     check(lh.unique_values(lh.array(np.float32(3.0))), np.array([3.0], np.float32))
     with pytest.raises(NotImplementedError, match="unique"):
         lh.unique(lh.array(np.ones((2, 2)), split=0), axis=0)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int16, np.uint8, np.uint32, np.bool_])
+@pytest.mark.parametrize("split", [None, 0])
+def test_small_integer_ranges_are_counted_not_sorted(dtype, split):
+    """Large integer arrays over a small range take the counting path: the same values,
+    counts and inverse as NumPy, values and counts split alike, and no sort in the plan."""
+    from lazyheat import sets
+
+    lo = -40 if np.dtype(dtype).kind == "i" else 0
+    a = np.random.default_rng(8).integers(lo, 90, sets.COUNT_MIN_SIZE + 7).astype(dtype)
+    x = lh.array(a, split=split)
+    assert sets._counting_range(x, "unique_counts") is not None
+    v, c = lh.unique_counts(x)
+    ev, ec = np.unique(a, return_counts=True)
+    check(v, ev)
+    check(c, ec)
+    assert v.split == c.split and v.aval.counts == c.aval.counts
+    vi, inv = lh.unique_inverse(x)
+    check(vi, ev)
+    check(inv, np.unique(a, return_inverse=True)[1].reshape(a.shape))
+    assert "sort" not in str(lh.explain(inv))
+    # first indices need the sort
+    assert sets._counting_range(lh.array(a.astype(np.float32)), "unique") is None
+    check(lh.unique_all(x).indices, np.unique(a, return_index=True)[1])
