@@ -227,3 +227,16 @@ def test_weighted_kmeans_matches_sklearn_and_stats_weigh_rows():
     from lazyheat.cluster import KMedians
     with pytest.raises(ValueError, match="sample_weight is not supported"):
         KMedians(2).fit(X, sample_weight=w)
+
+
+def test_pipeline_of_scaler_pca_and_kmeans_on_lazy_arrays():
+    pipeline = pytest.importorskip("sklearn.pipeline")
+    from lazyheat.decomposition import PCA
+    from lazyheat.preprocessing import StandardScaler
+
+    X = _blobs(n_per=15, k=3, d=4, seed=9)
+    pipe = pipeline.Pipeline([("scale", StandardScaler()), ("pca", PCA(2)),
+                              ("km", KMeans(3, random_state=0))])
+    labels = pipe.fit_predict(lh.array(X, split=0))
+    check(pipe.predict(lh.array(X, split=0)), labels.numpy())
+    assert pipe.named_steps["km"].cluster_centers_.shape == (3, 2)
