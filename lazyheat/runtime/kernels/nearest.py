@@ -14,18 +14,14 @@ import ctypes
 import torch
 
 from .. import native
-from .registry import kernel, part_key, shared_parts, tdtype
+from .registry import computation_key, kernel, part_key, shared_parts, tdtype
 
 _METRIC = {"sqeuclidean": 0, "cityblock": 1}
 _FN = {torch.float32: "nearest_f32", torch.float64: "nearest_f64"}
 _ROWS_PER_BLOCK = 1 << 16  # torch version: rows x k x d elements per block at most this
 
 
-def _key(node):
-    return ("nearest", *(id(i) for i in node.inputs), node.attr("metric"))
-
-
-part_key("nearest")(_key)
+part_key("nearest")(computation_key)
 
 
 def _native(x, c, metric, want, threads, rank, w=None):
@@ -79,7 +75,7 @@ def _pass(node, args, ctx):
     x, c = x.to(work), c.to(work)
     metric = node.attr("metric")
     # the parts some node of this plan takes (labels and distances cost a write per row)
-    want = ctx.part_outs.get(_key(node)) or {node.attr("out")}
+    want = ctx.part_outs.get(computation_key(node)) or {node.attr("out")}
     got = None
     if x.shape[0]:
         got = _native(x, c, metric, want, torch.get_num_threads(), ctx.rank, w)
@@ -88,7 +84,8 @@ def _pass(node, args, ctx):
 
 @kernel("nearest")
 def k_nearest(node, args, ctx):
-    labels, dist, stats = shared_parts(ctx, _key(node), lambda: _pass(node, args, ctx))
+    labels, dist, stats = shared_parts(ctx, computation_key(node),
+                                       lambda: _pass(node, args, ctx))
     out = node.attr("out")
     if out == "labels":
         return labels

@@ -52,7 +52,7 @@ def local_offset(aval, rank):
 # Some ops are one part of a computation that yields several (a factorization's Q and R,
 # U, S and Vh): one node per part keeps the IR's one-value nodes, and these keys let the
 # parts share the work. ``PART_KEYS[op](node)`` names the computation a node is part of
-# (its input's identity and the attributes other than the part); the executor counts, per
+# (its inputs' identities and the attributes other than the part); the executor counts, per
 # plan, how many nodes take a part of each computation, and ``shared_parts`` computes it
 # once, holds it for the other parts and drops it when the last one took its part.
 PART_KEYS: dict[str, Callable] = {}
@@ -68,9 +68,11 @@ def part_key(*names: str):
 
 
 def computation_key(node):
-    """``(op family, the first input's identity, attrs other than "out")``."""
-    attrs = tuple((k, v) for k, v in node.attrs if k != "out")  # sorted already
-    return (node.op, id(node.inputs[0]), attrs)
+    """``(op, its inputs' identities, attrs other than "out" and "partial")``: the nodes
+    of one computation differ only in the part they take (and whether it is a rank's
+    partial sum, which the pass does not depend on)."""
+    attrs = tuple((k, v) for k, v in node.attrs if k not in ("out", "partial"))  # sorted
+    return (node.op, *(id(i) for i in node.inputs), attrs)
 
 
 def shared_parts(ctx, key, compute):
