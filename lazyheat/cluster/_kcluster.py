@@ -26,8 +26,9 @@ from . import _init
 
 class KCluster(ClusterMixin, TransformerMixin, BaseEstimator):
     """Base of the k-cluster estimators. Subclasses set ``_metric`` (what ``nearest_centers``
-    measures) and implement ``_fit_once(X, centers, w) -> (centers, n_iter)`` (``w``: the
-    sample weights or None)."""
+    measures) and implement ``_fit_once(X, centers, w, tol) -> (centers, n_iter)`` (``w``: the
+    sample weights or None; ``tol``: the stopping shift from ``_tolerance``, found once per
+    fit)."""
 
     _metric = "sqeuclidean"
 
@@ -125,16 +126,21 @@ class KCluster(ClusterMixin, TransformerMixin, BaseEstimator):
         X = self._validate(X, reset=True)
         n_init = self._check_params(X)
         w = self._weights(X, sample_weight)
+        tol = self._tolerance(X)
         rng = shared_rng(self.random_state, X.comm)
         best = None
         for _ in range(n_init):
             centers = self._initial(X, rng, w)
-            centers, n_iter = self._fit_once(X, centers, w)
+            centers, n_iter = self._fit_once(X, centers, w, tol)
             labels, inertia = self._assign(X, centers, w)
             if best is None or inertia < best[2]:
                 best = (centers, labels, inertia, n_iter)
         self.cluster_centers_, self.labels_, self.inertia_, self.n_iter_ = best
         return self
+
+    def _tolerance(self, X) -> float:
+        """The squared center shift at or below which the iterations stop."""
+        return float(self.tol)
 
     def _assign(self, X, centers, w=None):
         """Labels (computed, lazy) and the (weighted) objective of ``centers``: one pass

@@ -30,9 +30,6 @@ class BatchParallelKMeans(KCluster):
     (2, 2)
     """
 
-    def _fit_once(self, X, centers, w=None):  # the two levels replace the Lloyd run
-        raise NotImplementedError
-
     def fit(self, X, y=None):
         X = self._validate(X, reset=True)
         n_init = self._check_params(X)

@@ -7,6 +7,7 @@ import numpy as np
 import lazyheat as lh
 
 from ..base import Progress
+from ._init import rows
 from ._kcluster import KCluster
 
 
@@ -81,9 +82,7 @@ class KMeans(KCluster):
             return 0.0
         return float(self.tol * X.astype(lh.float64).var(axis=0).mean().item())
 
-    def _fit_once(self, X, centers, w=None):
-        k, d = centers.shape
-        tol = self._tolerance(X)
+    def _fit_once(self, X, centers, w, tol):
         progress = Progress(self.verbose, self.max_iter, "KMeans", X.comm)
         centers = centers.copy()
         n_iter = 0
@@ -113,10 +112,7 @@ class KMeans(KCluster):
         weights, each row moves with its weight."""
         empty = np.flatnonzero(counts == 0)
         labels, dist = lh.nearest_centers(X, C, return_distance=True)
-        order = lh.argsort(dist, descending=True, stable=True)[:len(empty)]
-        far = order.numpy()
-        from ._init import rows
-
+        far = lh.argsort(dist, descending=True, stable=True)[:len(empty)].numpy()
         far_rows = rows(X, far).astype(np.float64)
         far_lazy = lh.array(far, comm=X.comm)
         far_labels = labels[far_lazy].numpy()

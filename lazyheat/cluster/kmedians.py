@@ -26,7 +26,7 @@ class _Medians(KCluster):
     def _update(self, X, labels, medians):
         return medians
 
-    def _fit_once(self, X, centers, w=None):
+    def _fit_once(self, X, centers, w, tol):
         k = self.n_clusters
         progress = Progress(self.verbose, self.max_iter, self._desc, X.comm)
         centers = centers.astype(np.float64 if X.dtype.name == "float64" else np.float32)
@@ -42,7 +42,7 @@ class _Medians(KCluster):
                 shift = float(((new.astype(np.float64) - centers) ** 2).sum())
                 centers, n_iter = new, it + 1
                 progress.update(n_iter, center_shift=shift)
-                if shift <= self.tol:
+                if shift <= tol:
                     break
         finally:
             progress.close()
@@ -84,19 +84,16 @@ class KMedoids(_Medians):
     _desc = "KMedoids"
 
     def _update(self, X, labels, medians):
-        inf = float("inf")
+        """Each cluster's sample nearest to its median (an empty cluster keeps its NaN
+        median, which the iteration replaces with the old center)."""
+        live = [j for j, med in enumerate(medians) if not np.isnan(med).any()]
+        if not live:
+            return medians
         picks = []
-        for j, med in enumerate(medians):
-            if np.isnan(med).any():
-                picks.append(None)
-                continue
-            d = lh.abs(X - lh.array(med.astype(X.dtype.name), comm=X.comm)).sum(axis=1)
-            picks.append(lh.argmin(lh.where(labels == j, d, inf)))
-        lazies = [p for p in picks if p is not None]
-        idx = iter(int(v.item()) for v in lh.compute(*lazies)) if lazies else iter(())
-        chosen = [None if p is None else next(idx) for p in picks]
-        got = rows(X, [c for c in chosen if c is not None]) if lazies else []
-        out, it = [], iter(got)
-        for c, med in zip(chosen, medians):
-            out.append(med if c is None else next(it))
+        for j in live:
+            d = lh.abs(X - lh.array(medians[j].astype(X.dtype.name), comm=X.comm)).sum(axis=1)
+            picks.append(lh.argmin(lh.where(labels == j, d, float("inf"))))
+        out = list(medians)
+        for j, row in zip(live, rows(X, [int(v.item()) for v in lh.compute(*picks)])):
+            out[j] = row
         return out

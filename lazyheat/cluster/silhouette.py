@@ -61,15 +61,14 @@ def silhouette_samples(X, labels, metric="euclidean"):
                     comm=X.comm)
     for a in range(0, n, BLOCK):
         b = min(n, a + BLOCK)
-        Y = lh.array(X[a:b].numpy(), comm=X.comm)  # this block's rows, replicated
-        mine = lh.array(codes_l[a:b].numpy(), comm=X.comm)
-        onehot = (mine[:, None] == ids[None, :]).astype(lh.float64)
+        Y = lh.resplit(X[a:b], None)  # this block's rows and codes, replicated
+        onehot = (lh.resplit(codes_l[a:b], None)[:, None] == ids[None, :]).astype(lh.float64)
         sums = (sums + _distances(X, Y, metric) @ onehot).compute()
-    sizes = lh.bincount(codes_l, minlength=k).numpy().astype(np.float64)
+    sizes = lh.bincount(codes_l, minlength=k).astype(lh.float64).compute()  # replicated
     own = (codes_l[:, None] == ids[None, :])
-    size_own = lh.array(sizes, comm=X.comm)[codes_l]
+    size_own = sizes[codes_l]
     a_mean = (sums * own).sum(axis=1) / lh.maximum(size_own - 1.0, 1.0)
-    b_mean = lh.where(own, float("inf"), sums / lh.array(sizes, comm=X.comm)[None, :]).min(axis=1)
+    b_mean = lh.where(own, float("inf"), sums / sizes[None, :]).min(axis=1)
     s = (b_mean - a_mean) / lh.maximum(lh.maximum(a_mean, b_mean), 1e-300)
     return lh.where(size_own > 1.0, s, 0.0).compute()
 
