@@ -140,12 +140,6 @@ class ClassifierMixin:
         return float((self.predict(X) == y).astype("float64").mean().item())
 
 
-def _core_compute(*arrays):
-    from .planner import compute
-
-    return [a.item() for a in compute(*arrays)]
-
-
 def check_array(X, name: str = "X", *, ndim=2, dtype="float", split=0, allow_nan=True,
                 min_samples: int = 0, estimator: str = "") -> LazyArray:
     """``X`` as a lazy array of ``ndim`` dimensions (an int or a tuple of allowed ones).

@@ -111,8 +111,7 @@ def _counting_range(x, op):
     if x.dtype.kind not in "biu" or x.dtype == dt.uint64 or x.size < COUNT_MIN_SIZE:
         return None
     check_sortable(x.dtype, op, x.shape)
-    fx = flat(x)
-    lo, hi = (int(v.item()) for v in compute(fx.min(), fx.max()))
+    lo, hi = (int(v.item()) for v in compute(x.min(), x.max()))
     length = hi - lo + 1
     share = -(-x.size // x.comm.size)
     return (lo, length) if length <= min(COUNT_MAX_RANGE, share) else None
