@@ -64,9 +64,9 @@ class KCluster(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name}: init must be 'k-means++', 'random' or an array of "
                                  f"shape (n_clusters, n_features), got {init!r}")
         elif not callable(init):
-            arr = np.asarray(init.numpy() if isinstance(init, lh.LazyArray) else init)
-            if arr.shape != (k, X.shape[1]):
-                raise ValueError(f"{name}: init has shape {arr.shape}; it should be "
+            shape = tuple(np.shape(init))  # a lazy array's without computing it
+            if shape != (k, X.shape[1]):
+                raise ValueError(f"{name}: init has shape {shape}; it should be "
                                  f"(n_clusters, n_features) = {(k, X.shape[1])}")
         n_init = self.n_init
         if n_init == "auto":
