@@ -28,14 +28,14 @@ import torch
 # public modules, not ``import lazyheat``: the package imports this one (no import cycle)
 from .. import elementwise as ew
 from .._array import LazyArray
+from .._labels import Labels
 from ..base import BaseEstimator, ClassifierMixin, check_array, check_is_fitted
 from ..creation import arange, array, from_local, ones
 from ..dtype_functions import result_type
 from ..indexing import take, take_along_axis
 from ..manipulation import concatenate, resplit
 from ..planner import compute
-from ..sets import unique_values
-from ..sorting import argsort, searchsorted
+from ..sorting import argsort
 from ..spatial.distance import METRICS, cdist
 
 __all__ = ["KNeighborsClassifier"]
@@ -126,7 +126,7 @@ class KNeighborsClassifier(ClassifierMixin, BaseEstimator):
         X = check_array(X, "X", ndim=2, estimator=name, min_samples=1)
         n = X.shape[0]
         self._check_k(self.n_neighbors, n)
-        classes, y_enc = _encode(y, n, name)
+        classes, y_enc = _encode(y, n, name, X)
         # the invariant every query relies on: rank r's block of _fit_X and of _fit_y hold
         # the same training rows (both balanced along axis 0); the finiteness check rides
         # along in the same plan
@@ -363,27 +363,10 @@ def _nonfinite(X) -> LazyArray:
     return ~(ew.abs(X) < float("inf")).all()
 
 
-def _one_label_per_sample(y, n: int, name: str):
-    """``y`` as a 1-D vector of ``n`` labels (a single column accepted), or a clear error."""
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"{name}: y must be 1-D (one label per sample), got shape "
-                         f"{y.shape}")
-    if y.shape[0] != n:
-        raise ValueError(f"{name}: X has {n} samples but y has {y.shape[0]}")
-    return y
-
-
-def _encode(y, n: int, name: str):
-    """(classes_ as a sorted NumPy array, y as lazy int64 indices into it) of the labels
-    ``y``: NumPy labels (strings too) are encoded where they are, lazy ones with one
-    ``unique_values`` plan."""
-    if isinstance(y, LazyArray):
-        y = _one_label_per_sample(y, n, name)
-        classes = unique_values(y).numpy()
-        enc = searchsorted(array(classes, comm=y.comm, device=y.device), y)
-        return classes, enc
-    y = _one_label_per_sample(np.asarray(y), n, name)
-    classes, enc = np.unique(y, return_inverse=True)
-    return classes, array(enc.astype(np.int64), split=0)
+def _encode(y, n: int, name: str, like):
+    """(classes_ as a sorted NumPy array, y as lazy int64 indices into it, laid out like
+    ``like``'s rows): NumPy labels (strings too) are encoded where they are, lazy ones with
+    one ``unique_values`` plan (``lazyheat._labels``, shared with the other classifiers)."""
+    labels = Labels(y, n, name)
+    classes = labels.classes()
+    return classes, labels.indices(classes, like)[0]

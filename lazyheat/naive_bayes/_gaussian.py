@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import elementwise as ew
 from .._array import LazyArray
+from .._labels import Labels, one_hot
 from ..base import BaseEstimator, ClassifierMixin, check_array, check_is_fitted
 from ..creation import asarray
 from ..indexing import take
@@ -15,7 +16,6 @@ from ..manipulation import reshape, resplit
 from ..planner import compute
 from ..preprocessing._common import as_float, check_n_features, const, np_dtype
 from ..stats_more import bincount
-from ._labels import Labels, one_hot
 
 __all__ = ["GaussianNB"]
 

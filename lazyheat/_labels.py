@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._array import LazyArray
-from ..creation import arange, array, asarray
-from ..elementwise import clip
-from ..sets import unique_values
-from ..sorting import searchsorted
+from ._array import LazyArray
+from .creation import arange, array, asarray
+from .elementwise import clip
+from .sets import unique_values
+from .sorting import searchsorted
 
 
 class Labels:
