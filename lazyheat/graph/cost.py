@@ -14,6 +14,7 @@ import numpy as np
 
 from .aval import TupleAval
 from .collectives import allreduce_bytes  # noqa: F401 - re-exported
+from .commcost import CommCost, comm_cost  # noqa: F401 - re-exported
 from .layout import move_cost, recv_bytes  # noqa: F401 - re-exported: the layout-move costs
 from .ops import COLLECTIVES, USER_DATA, VIEWS, Group, opdef
 
@@ -121,9 +122,30 @@ def _batch_running(node, out) -> np.ndarray:
     p = node.aval.comm.size
     payload = sum(rank_bytes(i.aval) for i in node.inputs)
     reduced = sum((rank_bytes(part) for part, (kind, _) in
-                   zip(node.aval.parts, node.attr("kinds")) if kind == "allreduce"),
+                   zip(node.aval.parts, node.attr("kinds")) if kind != "allgather"),
                   np.zeros_like(out))
     return payload + 2 * p * payload + reduced
+
+
+def _state_running(node, out) -> np.ndarray:
+    """allreduce_state: every rank's state besides the combined one (all-gather), else its
+    own state, a received one and their combination (packed send and receive buffers of at
+    most a state each)."""
+    if node.attr("algorithm") == "allgather":
+        return (node.aval.comm.size + 1) * out
+    return 4 * out
+
+
+def _batch_reduce_running(node, out) -> np.ndarray:
+    """batch_allreduce: the packed members, a received pack, their combination, the
+    results."""
+    payload = sum(rank_bytes(i.aval) for i in node.inputs)
+    return 3 * payload + out
+
+
+def _reduce_scatter_running(node, out) -> np.ndarray:
+    """reduce_scatter: a contiguous host copy of the whole partial value, and the block."""
+    return out + rank_bytes(node.inputs[0].aval)
 
 
 # What each collective holds while it runs, its output included, given its output's bytes
@@ -171,6 +193,9 @@ COMM_BUFFERS = {
     "allreduce": _allreduce_running,
     "allgather": _allgather_running,
     "batch_allgather": _batch_running,
+    "allreduce_state": _state_running,
+    "batch_allreduce": _batch_reduce_running,
+    "reduce_scatter": _reduce_scatter_running,
     "index_check": _flag_running,
     "take_routed": _routed_running,
     "take_along_routed": _routed_running,
@@ -324,6 +349,7 @@ def totals(order, outputs) -> dict:
             "peak_bytes_per_rank": peak_bytes(order, outputs)}
 
 
-__all__ = ["COMM_BUFFERS", "MemoryPeak", "allreduce_bytes", "comm_bytes", "comm_bytes_per_rank",
-           "comm_kind", "held_bytes", "is_free", "memory_peak", "move_cost", "payload_bytes",
-           "peak_bytes", "rank_bytes", "recv_bytes", "running_bytes", "totals"]
+__all__ = ["COMM_BUFFERS", "CommCost", "MemoryPeak", "allreduce_bytes", "comm_bytes",
+           "comm_bytes_per_rank", "comm_cost", "comm_kind", "held_bytes", "is_free",
+           "memory_peak", "move_cost", "payload_bytes", "peak_bytes", "rank_bytes",
+           "recv_bytes", "running_bytes", "totals"]

@@ -2,10 +2,11 @@
 
 A reduction over the split axis runs in three steps (see ``passes/lower``): each rank reduces
 its block into a *partial state* (``reduce_partial``), one collective combines the ranks'
-states (an all-reduce where the state combines elementwise, else an all-gather), and, where
-needed, a *merge* turns the combined state into the result (``reduce_merge``). ``Reduction``
-says which of these a reduction takes and what its state is; ``state_aval`` types the state,
-so byte counts and memory estimates come from avals, not from the runtime's tuples.
+states (an all-reduce where the state combines elementwise with an MPI operator, else an
+``allreduce_state`` that combines fixed-size states pairwise), and, where needed, a *merge*
+turns the combined state into the result (``reduce_merge``). ``Reduction`` says which of
+these a reduction takes and what its state is; ``state_aval`` types the state, so byte
+counts and memory estimates come from avals, not from the runtime's tuples.
 
 Adding a reduction is one entry of ``REDUCTIONS`` here and its kernels in
 ``runtime/kernels/reduce.py``; the public function ``lh.<name>`` follows from ``public``.
@@ -47,8 +48,9 @@ class Reduction(NamedTuple):
     """One reduction.
 
     - ``dtype``: result dtype from the input's;
-    - ``collective``: how ranks' states combine, ``("allreduce", mpi op)`` or
-      ``("allgather", None)``;
+    - ``collective``: how ranks' states combine, ``("allreduce", mpi op)`` (an MPI
+      all-reduce) or ``("state", None)`` (a fixed-size state combined pairwise by
+      ``allreduce_state``: all-gather, recursive doubling or halving, by cost);
     - ``merge``: a ``reduce_merge`` step follows the collective;
     - ``state``: what one rank's partial state is: "value" (the result's shape and dtype),
       "sum32" (the value, accumulated in float32 for half precision), "arg" (value, index),
@@ -80,20 +82,20 @@ REDUCTIONS = {
                       compiled=True, doc="Product of elements."),
     "mean": Reduction(_mean_dtype, ("allreduce", "sum"), True, "sum32", "add", True, True,
                       doc="Arithmetic mean; integers give float64, as NumPy."),
-    "var": Reduction(_var_dtype, ("allgather", None), True, "moments",
+    "var": Reduction(_var_dtype, ("state", None), True, "moments",
                      doc="Variance with ``ddof`` delta degrees of freedom; per-rank moments "
                      "merged exactly."),
-    "std": Reduction(_var_dtype, ("allgather", None), True, "moments",
+    "std": Reduction(_var_dtype, ("state", None), True, "moments",
                      doc="Standard deviation (square root of ``var``)."),
-    "min": Reduction(_same, ("allgather", None), True, "value", "min", compiled=True,
+    "min": Reduction(_same, ("state", None), True, "value", "min", compiled=True,
                      needs_data=True, real=True, doc="Minimum; NaN propagates as in NumPy."),
-    "max": Reduction(_same, ("allgather", None), True, "value", "max", compiled=True,
+    "max": Reduction(_same, ("state", None), True, "value", "max", compiled=True,
                      needs_data=True, real=True, doc="Maximum; NaN propagates as in NumPy."),
-    "argmin": Reduction(lambda d: dt.int64, ("allgather", None), True, "arg",
+    "argmin": Reduction(lambda d: dt.int64, ("state", None), True, "arg",
                         needs_data=True, real=True,
                         doc="Index of the minimum (first occurrence; flat index when "
                         "``axis`` is None)."),
-    "argmax": Reduction(lambda d: dt.int64, ("allgather", None), True, "arg",
+    "argmax": Reduction(lambda d: dt.int64, ("state", None), True, "arg",
                         needs_data=True, real=True,
                         doc="Index of the maximum (first occurrence; flat index when "
                         "``axis`` is None)."),
@@ -103,11 +105,11 @@ REDUCTIONS = {
                      compiled=True, doc="Whether all elements are true."),
     "norm": Reduction(_norm_dtype, ("allreduce", "sum"), True, "value", compiled=True,
                       public=False),
-    "ptp": Reduction(_same, ("allgather", None), True, "extremes", needs_data=True,
+    "ptp": Reduction(_same, ("state", None), True, "extremes", needs_data=True,
                      real=True, doc="Range of values (maximum - minimum), as NumPy's "
                      "``ptp``; per-rank (min, max) pairs are gathered and merged."),
     # the shared state of var, std and mean of real floating data (planned by lowering)
-    "moments": Reduction(_same, ("allgather", None), True, "moments", public=False),
+    "moments": Reduction(_same, ("state", None), True, "moments", public=False),
 }
 
 

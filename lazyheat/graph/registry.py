@@ -72,6 +72,9 @@ class CommRule:
     batchable: bool = False
     # bytes a rank holds while it runs, when more than its result (a receive buffer)
     held_bytes: Callable | None = None
+    # ``cost(node) -> graph.commcost.CommCost`` (algorithm, rounds, bytes), when the default
+    # read off ``kind`` and ``recv_bytes`` does not describe it
+    cost: Callable | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,13 @@ latency each; packed into a single all-gather of bytes, every rank receives all 
 states in one round and combines them locally, in rank order, so all ranks get bit-identical
 results.
 
+Two forms, chosen per group by the planning cost model (``graph.commcost.plan_seconds``):
+``batch_allgather`` (every rank receives every rank's packed members and combines them in
+rank order: fewest rounds, but p payloads per rank) and ``batch_allreduce`` (recursive
+doubling of the packed sums and states, combined pairwise: log2 p payloads per rank; plain
+all-gathers, whose result is every rank's value, stay out of it). At a few ranks the
+all-gather wins; at hundreds the doubling does, so bytes per rank stay near-flat in p.
+
 "Ready together" is decided on global metadata only: a collective's *comm depth* is the largest
 number of collectives on any path from a leaf to it (itself included). Two collectives of equal
 depth cannot depend on each other, so merging them cannot create a cycle, and every rank groups
@@ -15,17 +22,62 @@ which beats an all-reduce only while the payload is small).
 
 from __future__ import annotations
 
-from ..graph import Node, TupleAval, ops, rebuild, topo_order
+from ..graph import Node, TupleAval, commcost, ops, rebuild, topo_order
+from ..graph.commcost import allgather_cost, plan_seconds, state_cost
 from ..graph.cost import payload_bytes
 
-# bytes gathered per rank (payload times ranks) up to which a reduction collective is batched
+# bytes gathered per rank (payload times ranks) up to which a reduction collective may join
+# a batched all-gather, and the payload up to which it may join a batched doubling
 BATCH_GATHER_BYTES = 1 << 22
+BATCH_STATE_BYTES = 1 << 16
 
 
 def _batchable(n) -> bool:
     if n.op not in ops.BATCHABLE:  # the collectives of reductions (their small states)
         return False
-    return payload_bytes(n) * n.aval.comm.size <= BATCH_GATHER_BYTES
+    if n.op == "allreduce_state" and n.attr("algorithm") == "halving":
+        return False  # a large state, split between ranks on purpose
+    b = payload_bytes(n)
+    return b * n.aval.comm.size <= BATCH_GATHER_BYTES or \
+        (n.op != "allgather" and b <= BATCH_STATE_BYTES)
+
+
+def _form(group) -> tuple:
+    """("batch_allgather" | "batch_allreduce", members) for one group of ready collectives:
+    the cheaper by the planning cost model; ties keep the all-gather."""
+    p = group[0].aval.comm.size
+    sizes = [payload_bytes(c) for c in group]
+    reducible = [c for c in group if c.op != "allgather"]
+    red_bytes = sum(b for c, b in zip(group, sizes) if c.op != "allgather")
+    gather = None
+    if sum(sizes) * p <= BATCH_GATHER_BYTES:
+        c = allgather_cost(sum(sizes), p)
+        states = sum(1 for m in group if m.op == "allreduce_state")
+        sums = sum(1 for m in group if m.op == "allreduce")
+        gather = plan_seconds(c._replace(combine_bytes=red_bytes * (p - 1),
+                                         merges=states * (p - 1) + sums))
+    double = None
+    if len(reducible) > 1 and red_bytes <= BATCH_STATE_BYTES:
+        left = sum(plan_seconds(allgather_cost(b, p)) for c, b in zip(group, sizes)
+                   if c.op == "allgather")
+        c = state_cost(red_bytes, p, "doubling")
+        double = plan_seconds(c._replace(merges=c.merges * len(reducible))) + left
+    forced = commcost.FORCE_STATE_ALGORITHM  # tests pin a form: doubling/halving -> doubling
+    if forced is not None and double is not None and gather is not None:
+        gather, double = (0.0, 1.0) if forced == "allgather" else (1.0, 0.0)
+    if double is not None and (gather is None or double < gather):
+        return "batch_allreduce", reducible
+    if gather is not None:
+        return "batch_allgather", group
+    return None, []
+
+
+def _kind(c) -> tuple:
+    if c.op == "allreduce":
+        return ("allreduce", c.attr("op"))
+    if c.op == "allreduce_state":
+        return ("state", c.attr("fn"))
+    return ("allgather", None)
 
 
 def batch_collectives(outputs) -> list[Node]:
@@ -43,6 +95,12 @@ def batch_collectives(outputs) -> list[Node]:
         if _batchable(n):
             groups.setdefault(depth[id(n)], []).append(n)
     groups = {d: g for d, g in groups.items() if len(g) > 1}
+    forms = {}
+    for d, g in groups.items():
+        form, members = _form(g)
+        if form is not None and len(members) > 1:
+            groups[d], forms[d] = members, form
+    groups = {d: g for d, g in groups.items() if d in forms}
     if not groups:
         return list(outputs)
     part_of = {id(c): (d, j) for d, g in groups.items() for j, c in enumerate(g)}
@@ -51,7 +109,7 @@ def batch_collectives(outputs) -> list[Node]:
         if id(n) in part_of:
             d, j = part_of[id(n)]
             if d not in batch_node:
-                batch_node[d] = _make_batch(groups[d], new_of)
+                batch_node[d] = _make_batch(groups[d], new_of, forms[d])
             new_of[id(n)] = Node("unbatch", (batch_node[d],), {"index": j}, n.aval, n.loc)
             continue
         new_of[id(n)] = rebuild(n, [new_of[id(i)] for i in n.inputs])
@@ -69,12 +127,11 @@ def _order_with_groups(outputs, groups, part_of) -> list[Node]:
     return topo_order(outputs, deps)
 
 
-def _make_batch(group, new_of) -> Node:
-    """One ``batch_allgather`` for ``group``: its value is every member's result (typed by
-    the members' avals); its inputs are their partial states."""
-    kinds = tuple(("allreduce", c.attr("op")) if c.op == "allreduce" else ("allgather", None)
-                  for c in group)
+def _make_batch(group, new_of, form) -> Node:
+    """One batched collective (``form``) for ``group``: its value is every member's result
+    (typed by the members' avals); its inputs are their partial states."""
+    kinds = tuple(_kind(c) for c in group)
     aval = TupleAval(tuple(c.aval for c in group),
                      tuple(f"{c.op}{j}" for j, c in enumerate(group)))
     ins = tuple(new_of[id(c.inputs[0])] for c in group)
-    return Node("batch_allgather", ins, {"kinds": kinds}, aval, group[0].loc)
+    return Node(form, ins, {"kinds": kinds}, aval, group[0].loc)

@@ -6,6 +6,7 @@
    common subexpressions again;
 3. **physical**: distribution lowering (block-local ops and explicit collectives), CSE,
    all-reduces of partial sums moved to where they move the fewest bytes (``partial``),
+   all-reduces read only as split blocks turned into reduce-scatters (``scatter``),
    batching of small reduction collectives, fusion of elementwise groups.
 
 With ``verify=True`` the verifier checks the graph after every pass (the test suite and
@@ -25,6 +26,7 @@ from .partial import place_allreduces
 from .pushdown import push_into_reads
 from .retarget import retarget
 from .rewrite import push_reductions
+from .scatter import scatter_partials
 from .verify import VerifyError, verify
 
 STAGES = ("logical", "optimized", "physical")
@@ -70,6 +72,7 @@ def run_passes(logical, stage="physical", comm=None, evaluate=None, verify_each=
     outs = checked("cse", eliminate_common_subexpressions(outs), True)
     outs, placed = place_allreduces(outs)
     outs, notes = checked("partial", outs, True), notes + placed
+    outs = checked("scatter", scatter_partials(outs), True)
     outs = checked("batch", batch_collectives(outs), True)
     if os.environ.get("LAZYHEAT_FUSE", "1") != "0":  # =0: one kernel per op (for comparison)
         outs = checked("fuse", fuse(outs), True)

@@ -227,6 +227,25 @@ def allreduce(comm: Comm, t: torch.Tensor, op: str) -> torch.Tensor:
     return out.to(orig).to(t.device)
 
 
+def reduce_scatter(comm: Comm, t: torch.Tensor, op: str, axis: int, counts) -> torch.Tensor:
+    """Element-wise reduction of ``t`` (the whole value on every rank) over ranks, each rank
+    keeping its block along ``axis`` (``counts`` per rank): MPI's reduce-scatter, which
+    receives about one block per round instead of the whole value."""
+    if comm.size == 1:
+        return t
+    src = _host(torch.movedim(t, axis, 0))
+    orig = src.dtype
+    if orig in (torch.float16, torch.bfloat16):
+        src = src.to(torch.float32)
+    elif orig == torch.bool:
+        src = src.to(torch.uint8)
+    row = _row_numel(src.shape)
+    out = torch.empty((counts[comm.rank],) + tuple(src.shape[1:]), dtype=src.dtype)
+    comm.mpi.Reduce_scatter(src.numpy(), out.numpy(), [c * row for c in counts],
+                            op=REDUCE_OPS[op][0])
+    return torch.movedim(out.to(orig), 0, axis).to(t.device)
+
+
 def reduce_stacked(stacked: torch.Tensor, op: str) -> torch.Tensor:
     """Combine ranks' values stacked along axis 0 with all-reduce operator ``op``, in rank
     order, so the result is identical on every rank. Not collective: the values were

@@ -2,12 +2,15 @@
 collective -> merge, as ``graph.reduce.REDUCTIONS`` says for each reduction:
 
 - sum, prod, any, all, mean, norm: partial -> ``allreduce`` (-> merge: divide / sqrt);
-- min, max, argmin, argmax, var, std, ptp: partial state -> ``allgather`` -> merge, which
-  keeps NaN propagation, first-occurrence ties and Chan's numerically sound merge of moments
-  exact.
+- min, max, argmin, argmax, var, std, ptp: partial state -> ``allreduce_state`` -> merge.
+  The states have a fixed size whatever the number of ranks, and combine pairwise (NaN
+  propagation, first-occurrence ties, Chan's numerically sound merge of moments), so they
+  travel by all-gather, recursive doubling or recursive halving, whichever the cost model
+  (``graph.commcost.state_algorithm``) finds cheapest for the state's bytes and p: bytes per
+  rank stay flat (or grow like log p) as p grows, instead of p states per rank.
 
-Every state node is typed by ``graph.reduce.state_aval`` (a rank's state) or ``gathered``
-(every rank's), so the cost model reads true byte counts. All-reduces of partial sums sit
+Every state node is typed by ``graph.reduce.state_aval`` (a rank's state, also the combined
+state), so the cost model reads true byte counts. All-reduces of partial sums sit
 right after their reduction here; ``passes/partial.py`` then moves them past consumers that
 are linear in the sum, to where they move the fewest bytes.
 
@@ -22,7 +25,9 @@ from math import prod
 
 from ...graph import Node, ops
 from ...graph import rules as ru
-from ...graph.reduce import REDUCTIONS, gathered, local_moments_aval, state_aval
+from ...graph.collectives import state_parts, state_splittable
+from ...graph.commcost import state_algorithm
+from ...graph.reduce import REDUCTIONS, local_moments_aval, state_aval
 from .base import lowering, move
 
 # the reductions read off a moments state (var, std)
@@ -35,6 +40,15 @@ def moments_keys(order) -> set:
     return {(id(n.inputs[0]), n.attr("axes"), n.attr("keepdims")) for n in order
             if n.op == "reduce" and n.attr("fn") in MOMENT_FNS
             and n.inputs[0].aval.dtype.kind == "f"}
+
+
+def combine_state(state: Node, fn: str, loc) -> Node:
+    """Every rank's fixed-size ``state`` of reduction ``fn`` ("moments" for the shared
+    moments of var/std/mean) combined over the ranks, by the algorithm the cost model picks
+    from global metadata; the result is the combined state, replicated."""
+    a = state.aval
+    algo = state_algorithm(a.nbytes, a.comm.size, state_splittable(a), state_parts(a)[1])
+    return Node("allreduce_state", (state,), {"fn": fn, "algorithm": algo}, a, loc)
 
 
 def _state(x: Node, axes, keepdims, partial: bool, out, loc) -> Node:
@@ -53,7 +67,7 @@ def _lower_moments(n: Node, x: Node, partial: bool) -> Node:
     state = _state(x, n.attr("axes"), n.attr("keepdims"), partial, out, n.loc)
     if not partial:
         return Node("moments_final", (state,), n.attrs, n.aval, n.loc)
-    comm = Node("allgather", (state,), {}, gathered(state.aval), n.loc)
+    comm = combine_state(state, "moments", n.loc)
     return Node("reduce_merge", (comm,), n.attrs, n.aval, n.loc)
 
 
@@ -76,7 +90,7 @@ def _derived_moments(n: Node, x: Node, moment_keys):
     out_s = x.aval.with_(shape=ru.reduce_shape(x.aval.shape, s_axes, False), split=split,
                          counts=counts)
     state = _state(x, s_axes, False, part_s and p > 1, out_s, n.loc)
-    partial = x.aval.split is not None and p > 1  # a state per rank, to be gathered
+    partial = x.aval.split is not None and p > 1  # a state per rank, to be combined
     out = n.aval.with_(dtype=x.aval.dtype)
     attrs = {"axes": tuple(range(nd - len(s_axes))), "out": "partial" if partial else "local"}
     if not partial:
@@ -85,7 +99,7 @@ def _derived_moments(n: Node, x: Node, moment_keys):
         return Node("moments_final", (combined,), n.attrs, n.aval, n.loc)
     combined = Node("moments_combine", (state,), attrs, state_aval("moments", x.aval, out),
                     n.loc)
-    comm = Node("allgather", (combined,), {}, gathered(combined.aval), n.loc)
+    comm = combine_state(combined, "moments", n.loc)
     return Node("reduce_merge", (comm,), n.attrs, n.aval, n.loc)
 
 
@@ -106,7 +120,7 @@ def lower_reduce(n: Node, ins, ctx) -> Node:
     if kind == "allreduce":
         comm = Node("allreduce", (part,), {"op": op}, part.aval, n.loc)
     else:
-        comm = Node("allgather", (part,), {}, gathered(part.aval), n.loc)
+        comm = combine_state(part, "moments" if r.state == "moments" else fn, n.loc)
     if not r.merge:
         return comm
     count = 1  # elements each output element reduces (mean divides by it)

@@ -33,6 +33,7 @@ from . import (  # noqa: F401
     scan,
     select,
     sort,
+    states,
     tsqr,
 )
 from .elementwise import k_ewise, operands  # noqa: F401 - re-exported

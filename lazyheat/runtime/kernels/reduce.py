@@ -6,10 +6,10 @@ Every reduction of ``graph.reduce.REDUCTIONS`` has one entry in ``REDUCE_KERNELS
   ``dims`` (a list, maybe empty) to torch dtype ``dt`` (NumPy semantics, torch kernels);
 - ``partial(node, x, ctx)``: this rank's partial state (``Reduction.state``) when the reduced
   axes include the split axis. States then travel by all-reduce (sum, prod, any, all, and the
-  sums behind mean and norm) or by all-gather (the rest);
-- ``merge(node, val)``: the result from the combined states (all-reduced, or all-gathered with
-  a leading rank axis), computed in rank order so every rank gets the same, deterministic
-  result; None where the collective's result is the result.
+  sums behind mean and norm) or are combined pairwise (the rest: ``kernels/states.py``);
+- ``merge(node, val)``: the result from the combined states (all-reduced, or combined by
+  ``allreduce_state`` and given here as a stack of one along a leading axis), the same on
+  every rank; None where the collective's result is the result.
 
 Merges:
 
@@ -36,6 +36,7 @@ import torch
 
 from ...graph.aval import TupleAval
 from ...graph.layout import offsets
+from ...graph.reduce import REDUCTIONS
 from .registry import TORCH_DTYPES, kernel, tdtype
 
 
@@ -479,10 +480,14 @@ def k_partial(node, args, ctx):
 @kernel("reduce_merge")
 def k_merge(node, args, ctx):
     """The result from the combined partial states (see the merges above)."""
-    merge = _kernels(node.attr("fn")).merge
+    fn, val = node.attr("fn"), args[0]
+    merge = _kernels(fn).merge
     if merge is None:
-        raise NotImplementedError(f"reduction {node.attr('fn')!r} has no merge")
-    return merge(node, args[0])
+        raise NotImplementedError(f"reduction {fn!r} has no merge")
+    if REDUCTIONS[fn].collective[0] == "state" or isinstance(val, tuple):
+        # one combined state (``allreduce_state``): the merges read a stack of one
+        val = tuple(t.unsqueeze(0) for t in val) if isinstance(val, tuple) else val.unsqueeze(0)
+    return merge(node, val)
 
 
 @kernel("moments_final")
