@@ -131,13 +131,16 @@ def main(argv=None) -> int:
                     name, f"{args.config} has no implementation of {name}"))
             case = fn(ctx, sizes[name])
             result = None
-            warm, times = [], []
+            warm, times, predicted = [], [], []
+            model = getattr(mod, "model_seconds", None)
             for i in range(max(args.warmups, 1) + args.repeats):
                 timed = i >= max(args.warmups, 1)
                 # drop the previous result first: it is not part of this run's memory
                 result = None
                 if timed:  # reading /proc costs microseconds: the timing does not notice
                     before = _mem_reset(mod, ctx)
+                if model is not None:
+                    mod.model_reset(ctx)
                 barrier()
                 t0 = time.perf_counter()
                 result = case.run()
@@ -145,6 +148,8 @@ def main(argv=None) -> int:
                 (times if timed else warm).append(time.perf_counter() - t0)
                 if timed:
                     extras.append(_mem_extra(mod, ctx, before))
+                    if model is not None and model(ctx) is not None:
+                        predicted.append(model(ctx))
             # One more run, untimed, for memory alone: after handing back what the allocator
             # keeps, so that memory reused from the previous run counts (bench/memory.py).
             result = None
@@ -155,6 +160,13 @@ def main(argv=None) -> int:
             last = (before, _mem_extra(mod, ctx, before))
             row.update(times=times, seconds=statistics.median(times), first_s=warm[0],
                        warmup_s=warm, checksum=float(case.check(result)), notes=case.notes)
+            if predicted:  # the time model's estimate of each timed run (LAZYHEAT_MODEL)
+                row["predicted_times"] = [p[0] for p in predicted]
+                row["predicted_s"] = statistics.median(row["predicted_times"])
+                row["predicted_comm_s"] = statistics.median(p[1] for p in predicted)
+                row["plans_per_run"] = predicted[0][2]
+                # time the estimator itself took inside the timed runs (plans not cached)
+                row["model_own_s"] = statistics.median(p[3] for p in predicted)
             if case.tol is not None:
                 row["tol"] = case.tol
             if case.extra is not None:

@@ -62,13 +62,14 @@ from .graph.dtypes import (
     int64,
     uint8,
 )
+from .graph.timemodel import Network
 from .indexing import *  # noqa: F403
 from .io import *  # noqa: F403
 from .io import __all__ as _io_all
 from .linalg import dot, matmul, permute_dims, tensordot, transpose, vecdot
 from .manipulation import balance, concatenate, expand_dims, reshape, resplit, squeeze, stack
 from .namespace import *  # noqa: F403
-from .planner import Plan, clear_plan_cache, compute, explain, plan, plan_cache_info
+from .planner import Plan, clear_plan_cache, compute, estimate, explain, plan, plan_cache_info
 from .reductions import *  # noqa: F403
 from .reductions import __all__ as _red_all
 from .runtime.comm import Comm, FakeComm, self_comm, world
@@ -107,6 +108,7 @@ __all__ = list(_ew_all) + list(_red_all) + list(_io_all) + _more_all + [
     "LazyArray", "DNDarray", "Comm", "FakeComm", "DType", "world", "self_comm", "use_device",
     "random",
     "compute", "explain", "plan", "Plan", "plan_cache_info", "clear_plan_cache",
+    "estimate", "Network",
     "trace",
     "array", "asarray", "from_local", "zeros", "ones", "full", "empty", "zeros_like",
     "ones_like", "full_like", "empty_like", "arange", "linspace", "eye",

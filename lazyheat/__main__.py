@@ -3,7 +3,8 @@
 ``demo`` standardizes a tall matrix, computes its moments and its Gram matrix X.T @ X, prints
 the plan (rank 0) and the results, and checks them against NumPy. ``info`` reports the
 versions, the MPI library and launcher, ranks, threads and devices (attach it to a bug
-report). Both work as one rank or under ``mpiexec -n N``; rank 0 prints.
+report). ``calibrate`` measures this machine for the time model (``lazyheat/calibrate.py``).
+All work as one rank or under ``mpiexec -n N``; rank 0 prints.
 """
 
 from __future__ import annotations
@@ -283,9 +284,26 @@ def main(argv=None) -> int:
                        "devices. Run it as your program runs (e.g. under mpiexec) and attach "
                        "the output to a bug report; rank 0 prints.")
     i.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    c = sub.add_parser("calibrate", help="measure kernel throughputs and the MPI transport "
+                       "for the time model (explain(..., network=...))",
+                       description="Measure kernel throughputs (one torch thread per rank) "
+                       "and, under mpiexec with several ranks, the latency and bandwidth of "
+                       "the MPI transport; rank 0 writes them to the calibration file that "
+                       "lh.explain(..., network=...) and lh.estimate read.")
+    from .graph.timemodel import calibration_path
+
+    c.add_argument("--quick", action="store_true",
+                   help="fewer repeats: a few seconds instead of about half a minute")
+    c.add_argument("--out", default=None, help="where to write (default: "
+                   f"$LAZYHEAT_CALIBRATION, else {calibration_path()})")
     args = ap.parse_args(argv)
     if args.cmd == "info":
         return info(args.json)
+    if args.cmd == "calibrate":
+        from .calibrate import calibrate
+
+        calibrate(args.out, args.quick)
+        return 0
     return demo(args.rows, args.cols, args.seed)
 
 

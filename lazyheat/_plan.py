@@ -30,6 +30,7 @@ class Plan:
         self.outputs, self.stage, self.notes = list(outputs), stage, list(notes)
         self.params, self.comm, self.breaks = list(params), comm, list(breaks)
         self.measured = None  # per-node measurements from analyze
+        self.timing = None  # the time model's estimate (graph.timemodel.PlanTime), if asked
 
     @property
     def world_size(self) -> int:
@@ -46,6 +47,12 @@ class Plan:
 
     def totals(self) -> dict:
         return explain.plan_totals(self)
+
+    def estimate(self, network="shm"):
+        """The time model's estimate of this plan on ``network`` (``lh.estimate``)."""
+        from .graph.timemodel import estimate
+
+        return estimate(self.outputs, network)
 
     def to_networkx(self):
         """The plan as a ``networkx.DiGraph``, for analysing plans in your own tools.

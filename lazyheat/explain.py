@@ -8,7 +8,9 @@ it (bytes, collectives, peak memory) comes from the cost model in ``graph/cost.p
 - fused groups: their members (``t0 = multiply(%1, 2)``) and the closing reduction;
 - communication: the collective and the bytes the busiest rank receives;
 - totals: kernels, collectives, bytes moved per rank, estimated peak memory per rank;
-- with ``analyze=True``: measured seconds and bytes received per step, min and max over ranks.
+- with ``analyze=True``: measured seconds and bytes received per step, min and max over ranks;
+- with ``network=...``: the time model's estimate (``graph/timemodel.py``) of every step, the
+  algorithm and rounds of every collective, and estimated seconds in the totals.
 
 JSON schema ``lazyheat.plan/1``: ``{"schema", "stage", "world_size", "breaks": [str],
 "rewrites": [str],
@@ -18,6 +20,10 @@ JSON schema ``lazyheat.plan/1``: ``{"schema", "stage", "world_size", "breaks": [
 ``"comm": {"kind", "bytes_per_rank"}`` for communication, ``"group": {"members": [{"name",
 "op", "args", "attrs", "type", "loc"}], "closer": member | null}`` for fused nodes and
 ``"measured": {"seconds_min", "seconds_max", "bytes_min", "bytes_max"}`` after ``analyze``.
+With a ``network``, every node has ``"time": {"seconds", "kind", "work": {class: amount}}``
+(collectives add ``"algorithm", "rounds", "bytes", "combine_bytes"``) and the document a
+top-level ``"time": {"network": {...}, "world_size", "oversubscription", "kernels",
+"compute_s", "comm_s", "overhead_s", "total_s"}``; without one, neither key appears.
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ def describe(plan) -> dict:
     """The plan as plain data (the JSON document, minus serialization)."""
     order = topo_order(plan.outputs)
     name = {id(n): f"%{i}" for i, n in enumerate(order)}
+    timing = getattr(plan, "timing", None)
     nodes = []
     for n in order:
         a = n.aval
@@ -86,10 +93,15 @@ def describe(plan) -> dict:
             d["group"] = _group_info(n, [name[id(i)] for i in n.inputs])
         if plan.measured and id(n) in plan.measured:
             d["measured"] = plan.measured[id(n)]
+        if timing is not None:
+            d["time"] = timing.of(n).as_dict()
         nodes.append(d)
-    return {"schema": SCHEMA, "stage": plan.stage, "world_size": plan.world_size,
-            "breaks": list(plan.breaks), "rewrites": list(plan.notes), "nodes": nodes,
-            "outputs": [name[id(o)] for o in plan.outputs], "totals": plan_totals(plan)}
+    doc = {"schema": SCHEMA, "stage": plan.stage, "world_size": plan.world_size,
+           "breaks": list(plan.breaks), "rewrites": list(plan.notes), "nodes": nodes,
+           "outputs": [name[id(o)] for o in plan.outputs], "totals": plan_totals(plan)}
+    if timing is not None:
+        doc["time"] = timing.as_dict()
+    return doc
 
 
 def _array_of(a) -> dict:
@@ -124,6 +136,30 @@ def _mb(b) -> str:
     return f"{b} B" if b < 1 << 20 else f"{b / (1 << 20):.1f} MiB"
 
 
+def _secs(s) -> str:
+    """Seconds in the unit that reads best: 12.3 us, 4.56 ms, 1.23 s."""
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} us"
+    return f"{s * 1e3:.2f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def _estimated(t) -> str:
+    return f"  ~{_secs(t['seconds'])}" if t and t["kind"] != "none" else ""
+
+
+def _time_line(t) -> str:
+    net = t["network"]
+    line = (f"time: ~{_secs(t['total_s'])} on {net['name']} (estimate, busiest rank): "
+            f"compute {_secs(t['compute_s'])}, communication {_secs(t['comm_s'])}, "
+            f"per run {_secs(t['overhead_s'])}; latency {net['alpha_s'] * 1e6:.2f} us, "
+            f"{net['bandwidth_Bps'] / 1e9:.1f} GB/s")
+    if t["oversubscription"] > 1:
+        busy = f" (+{net['background']:.1f} busy)" if net.get("background") else ""
+        line += f"; {t['world_size']} ranks on {net['cores']} cores{busy}: times x" \
+                f"{t['oversubscription']:.2f}"
+    return line
+
+
 def _measured(m) -> str:
     if not m:
         return ""
@@ -148,7 +184,7 @@ def text_of(doc) -> str:
             line += " partial"  # per-rank part of the value, combined by the next collective
         if d["loc"] and d["op"] not in USER_DATA:  # the user's data: no line of its own
             line += f"    # {d['loc']}"
-        lines.append(line + _measured(d.get("measured")))
+        lines.append(line + _measured(d.get("measured")) + _estimated(d.get("time")))
         if "group" in d:
             g = d["group"]
             for m in g["members"] + ([g["closer"]] if g["closer"] else []):
@@ -158,7 +194,12 @@ def text_of(doc) -> str:
             lines.append("        }")
         if "comm" in d:
             c = d["comm"]
-            lines.append(f"        -- comm: {c['kind']}, {c['bytes_per_rank']} B/rank")
+            line = f"        -- comm: {c['kind']}, {c['bytes_per_rank']} B/rank"
+            t = d.get("time")
+            if t is not None and "algorithm" in t:
+                rounds = t["rounds"]
+                line += f"; {t['algorithm']}, {rounds} round{'s' if rounds != 1 else ''}"
+            lines.append(line)
     t = doc["totals"]
     lines.append(f"outputs: {', '.join(doc['outputs'])}")
     lines.append(f"totals: {t['kernels']} kernels ({t['fused_kernels']} fused, "
@@ -167,6 +208,8 @@ def text_of(doc) -> str:
                  f"peak ~{_mb(t['peak_bytes_per_rank'])} per rank (estimate)"
                  + (f", {_mb(t['bytes_read_per_rank'])} read from files per rank (max)"
                     if t.get("bytes_read_per_rank") else ""))
+    if "time" in doc:
+        lines.append(_time_line(doc["time"]))
     return "\n".join(lines)
 
 

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from . import _core
+from . import _core, predicted
 from ._array import LazyArray
 from ._plan import Plan, format_plan
 from .explain import PlanText, render
@@ -25,6 +25,8 @@ from .graph import Buffer, Node, topo_order, user_location
 from .graph.cost import comm_bytes, comm_bytes_per_rank, comm_kind, is_free
 from .graph.node import canonical
 from .graph.ops import COLLECTIVES, DATA_DEPENDENT
+from .graph.timemodel import PlanTime
+from .graph.timemodel import estimate as _estimate
 from .passes import pipeline
 from .passes.pipeline import STAGES, break_note
 from .runtime import comm as cm
@@ -33,7 +35,8 @@ from .runtime import memguard, sync
 from .runtime.executor import execute, guarded
 from .runtime.trace import span as trace_span
 
-__all__ = ["Plan", "PlanText", "STAGES", "plan", "compute", "explain", "comm_bytes", "comm_kind",
+__all__ = ["Plan", "PlanText", "STAGES", "plan", "compute", "explain", "estimate", "comm_bytes",
+           "comm_kind",
            "format_plan", "physical_plan", "run_passes", "to_numpy", "reference",
            "plan_cache_info", "clear_plan_cache"]
 
@@ -210,6 +213,8 @@ def compute(*arrays):
     if todo:
         _core.check_same(todo, "compute")
         outs, notes, params, fp, breaks = _cached(todo)
+        if predicted.ACTIVE is not None:  # the time model's counter (off: this test only)
+            predicted.ACTIVE.add_plan(outs)
         comm = todo[0].comm
         _handshake(comm, fp, todo, params)
         if _debug_level() >= 1 and comm.rank == 0 and \
@@ -262,7 +267,7 @@ def _run(todo, outs, params, profile=None):
 
 
 def explain(*arrays, stage="physical", format="text", analyze=False,  # noqa: A002
-            world_size=None):
+            world_size=None, network=None):
     """The plan ``compute`` would run for ``arrays``, as text (default), JSON or DOT.
 
     - ``stage``: "logical" (the expression graph), "optimized" (after rewrites) or
@@ -274,6 +279,10 @@ def explain(*arrays, stage="physical", format="text", analyze=False,  # noqa: A0
     - ``analyze=True``: run the plan (a collective call: every rank must make it) and add the
       measured time and bytes of every step, min and max over ranks; the arrays are computed,
       and ``lh.plan``/``lh.explain`` of them still show the plan that computed them.
+    - ``network``: add the time model's estimate (``lh.estimate``) on that network: a
+      preset name ("heat", "100gbe", "shm", ...), an ``lh.Network`` or a dict of its
+      fields. Every step shows its estimated time, collectives their algorithm and rounds,
+      and the totals the estimated seconds of compute, communication and the whole plan.
 
     The text prints on rank 0 only: ``print(lh.explain(z))`` under mpiexec shows it once.
 
@@ -297,8 +306,29 @@ def explain(*arrays, stage="physical", format="text", analyze=False,  # noqa: A0
         for a, node in zip(arrays, logical):
             _core.ANALYZED[a._node] = node  # lh.plan(a) still shows what analyze ran
         p.measured = _gather_profile(p, profile)
-        return render(p, format)
-    return render(plan(*arrays, stage=stage, world_size=world_size), format)
+        return render(_timed(p, network), format)
+    return render(_timed(plan(*arrays, stage=stage, world_size=world_size), network), format)
+
+
+def _timed(p: Plan, network) -> Plan:
+    """``p`` with the time model's estimate on ``network`` (nothing when None)."""
+    if network is not None:
+        p.timing = _estimate(p.outputs, network)
+    return p
+
+
+def estimate(*arrays, network="shm", world_size=None) -> PlanTime:
+    """The time model's estimate of the plan ``compute`` would run for ``arrays``, on
+    ``network`` (a preset name of ``NETWORKS``, an ``lh.Network`` or a dict of its fields)
+    and ``world_size`` ranks (default: the arrays' communicator): seconds per step and in
+    all, compute and communication apart (``graph/timemodel.py``). Nothing runs.
+
+    >>> x = lh.zeros((1 << 20, 16), split=0, comm=lh.FakeComm(64))
+    >>> t = lh.estimate(x.T @ x, network="heat")
+    >>> t.world_size, t.total_s < 0.01, t.comm_s < t.compute_s
+    (64, True, True)
+    """
+    return _estimate(plan(*arrays, world_size=world_size).outputs, network)
 
 
 def _gather_profile(plan, profile) -> dict:
@@ -325,6 +355,8 @@ def to_numpy(x) -> np.ndarray:
     """The whole of ``x`` as a NumPy array on every rank."""
     t = x.larray
     if x.split is not None:
+        if predicted.ACTIVE is not None:
+            predicted.ACTIVE.add_gather(x.aval)
         buf = x._node.attr("buf")
         data = [(buf.loc, buf.crc)] if buf.crc is not None else []
         loc = user_location()

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 import lazyheat as lh
+from lazyheat import predicted
 from lazyheat.runtime import sync
 
 from .. import data
@@ -26,6 +27,20 @@ MISSING = {"bandwidth": "measured with torch (the same kernels)"}
 
 def versions():
     return {"lazyheat": lh.__version__, "torch": torch.__version__}
+
+
+def model_reset(ctx):
+    """Zero the time model's counter (on with LAZYHEAT_MODEL=<network>; else nothing)."""
+    r = predicted.active()
+    if r is not None:
+        r.reset()
+
+
+def model_seconds(ctx):
+    """(predicted seconds, of them communicating, plans, seconds spent estimating) since
+    ``model_reset``, or None when the model is off."""
+    r = predicted.active()
+    return None if r is None else (r.seconds, r.comm_seconds, r.plans, r.own_seconds)
 
 
 def _rows(ctx, n):
