@@ -4,14 +4,16 @@ Plans only (``world_size`` / ``FakeComm``), at 1, 4 and 1024 ranks. The model fo
 executor and the kernels in ``runtime/comm.py``: each rank's own block of every value,
 values freed after their last use (outputs kept), and a collective's send and receive
 buffers while it runs. The estimate is the largest over ranks of each rank's own peak, and
-it is never below what a rank receives.
+it is never below what a rank receives at once (all of it for a gather or an all-to-all, a
+message at a time for a collective that combines what arrives each round).
 """
 
 import pytest
 
 import lazyheat as lh
 from lazyheat.graph import ops, topo_order
-from lazyheat.graph.cost import COMM_BUFFERS, comm_bytes_per_rank, memory_peak
+from lazyheat.graph.commcost import state_cost
+from lazyheat.graph.cost import COMM_BUFFERS, comm_bytes_per_rank, comm_cost, memory_peak
 from lazyheat.graph.layout import balanced_counts
 
 F32, F16 = 4, 2
@@ -139,30 +141,68 @@ def test_allreduce_of_bools_carries_them_as_bytes(p):
     assert peak.bytes == max(block + vec, vec + 3 * vec)
 
 
-# ---------------------------------------------------------------- gathered states
-@pytest.mark.parametrize("p", [4, 1024])
+# ---------------------------------------------------------------- combined states
+@pytest.mark.xfail(strict=True, reason="the rule of an allreduce_state by all-gather in "
+                   "graph/cost.py counts the gathered states and the combined one, but not "
+                   "the packed send buffer and the unpacked copies that allgather_packed "
+                   "holds (the batched all-gather's rule counts them)")
+@pytest.mark.parametrize("p", [2, 3])
 def test_moments_allgather_holds_every_ranks_state(p):
-    x = lh.zeros((4096, 64), split=0)
+    x = lh.zeros((4 * p, 64), split=0)  # blocks of 4 rows: the states make the peak
     peak, order = _peak(x.mean(0), x.std(0), p=p)
     state = 8 + 64 * 8 + 64 * 8  # count f64[], mean f64[64], m2 f64[64]
-    gather = next(n for n in order if n.op == "allgather")
-    assert comm_bytes_per_rank(gather)[0] == state * (p - 1)
-    block = _block(4096, p, 64 * F32)
-    assert peak.bytes == max(block + state, state + p * state)
+    comb = next(n for n in order if n.op == "allreduce_state")
+    assert comb.attr("algorithm") == "allgather"  # few ranks: one round of every state
+    assert comm_bytes_per_rank(comb)[0] == state * (p - 1)
+    block = 4 * 64 * F32
+    # beside the rank's own state: its state packed to send, every rank's states received
+    # and unpacked, and the combined state (as ``allgather_packed`` and a batched all-gather)
+    running = state + 2 * p * state + state
+    assert peak.bytes == max(block + state, state + running)
 
 
 @pytest.mark.parametrize("p", [4, 1024])
+def test_moments_by_recursive_doubling_hold_a_few_states(p):
+    x = lh.zeros((4 * p, 64), split=0)  # blocks of 4 rows: the states make the peak
+    peak, order = _peak(x.mean(0), x.std(0), p=p)
+    state = 8 + 64 * 8 + 64 * 8  # count f64[], mean f64[64], m2 f64[64]
+    comb = next(n for n in order if n.op == "allreduce_state")
+    assert comb.attr("algorithm") == "doubling"
+    # one whole state received per round, log2(p) rounds: never every rank's state
+    rounds = p.bit_length() - 1
+    assert comm_bytes_per_rank(comb)[0] == state * rounds == \
+        state_cost(state, p, "doubling", 8).bytes
+    block = 4 * 64 * F32
+    # beside the rank's own state: the state combined so far, its packed copy sent, the
+    # partner's received and unpacked (``statecomm.combine_doubling``)
+    assert peak.bytes == max(block + state, state + 4 * state) == 5 * 1032
+
+
+@pytest.mark.parametrize("p", [2, 3])
 def test_batched_allgather_counts_send_receive_and_unpacked_copies(p):
-    x = lh.zeros((4096, 16), split=0)
+    x = lh.zeros((4 * p, 16), split=0)  # blocks of 4 rows: the states make the peak
     peak, order = _peak(x.argmin(0), x.max(), x.mean(), p=p)
-    assert _ops(order).count("batch_allgather") == 1
+    assert _ops(order).count("batch_allgather") == 1  # few ranks: one round, all-gathered
     states = (16 * F32 + 16 * 8) + F32 + F32  # argmin (value, index), max, sum
-    reduced = F32  # the all-reduce member's result
-    block = _block(4096, p, 16 * F32)
-    running = states + 2 * p * states + reduced  # send, receive, copies, result
+    reduced = states  # every member's combined result, shaped like its state
+    block = 4 * 16 * F32
+    running = states + 2 * p * states + reduced  # send, receive, copies, results
     assert peak.bytes == max(block + states, states + running)
-    if p == 1024:
-        assert peak.bytes == 410004
+
+
+@pytest.mark.parametrize("p", [4, 1024])
+def test_batched_allreduce_holds_a_few_packs(p):
+    x = lh.zeros((4 * p, 16), split=0)  # blocks of 4 rows: the states make the peak
+    peak, order = _peak(x.argmin(0), x.max(), x.mean(), p=p)
+    (batch,) = [n for n in order if n.op == "batch_allreduce"]  # many ranks: doubling
+    states = (16 * F32 + 16 * 8) + F32 + F32  # argmin (value, index), max, sum
+    rounds = p.bit_length() - 1
+    assert comm_bytes_per_rank(batch)[0] == states * rounds
+    block = 4 * 16 * F32
+    # beside the packed members: the pack combined so far, sent, received and unpacked (the
+    # results, shaped like the members)
+    running = 3 * states + states  # three packs and the results
+    assert peak.bytes == max(block + states, states + running) == 5 * 200
 
 
 # ---------------------------------------------------------------- lifetimes
@@ -212,6 +252,12 @@ PLANS = {
 }
 
 
+# collectives that combine each message as it arrives, into a buffer reused every round: a
+# rank never holds all it receives at once, but one message at a time (the largest at least
+# the average per round)
+COMBINING = {"allreduce", "batch_allreduce", "reduce_scatter"}
+
+
 @pytest.mark.parametrize("p", [1, 4, 1024])
 @pytest.mark.parametrize("name", sorted(PLANS))
 def test_the_estimate_covers_every_receive_on_every_rank(name, p):
@@ -220,6 +266,10 @@ def test_the_estimate_covers_every_receive_on_every_rank(name, p):
     for n in order:
         if n.op in ops.COLLECTIVES:
             recv = comm_bytes_per_rank(n) if p > 1 else [0]
+            if n.op in COMBINING or (n.op == "allreduce_state"
+                                     and n.attr("algorithm") != "allgather"):
+                rounds = max(comm_cost(n).rounds, 1)
+                recv = [-(-r // rounds) for r in recv]
             assert all(m >= r for m, r in zip(peak.per_rank, recv)), (n, recv[:4])
     assert peak.bytes == max(peak.per_rank)
 

@@ -41,7 +41,8 @@ def test_explain_marks_split_and_comm_lines():
     x = lh.ones((1000, 8), split=0, comm=lh.FakeComm(4))
     text = lh.explain(x.sum(0))
     assert "f32[1000@0, 8]" in text
-    assert re.search(r"-- comm: allreduce\[sum\], 32 B/rank", text)
+    # 8 float32 sums all-reduced by recursive doubling: log2(4) = 2 rounds of 32 bytes
+    assert re.search(rf"-- comm: allreduce\[sum\], {2 * 8 * 4} B/rank", text)
     assert "totals: 2 kernels (0 fused, 0 ops in them), 1 collectives" in text
 
 
@@ -54,14 +55,15 @@ def test_networkx_graph_carries_ops_types_and_bytes():
     assert nx.is_directed_acyclic_graph(g)
     assert g.graph["world_size"] == 4 and g.graph["totals"] == plan.totals()
     ops = [g.nodes[n]["op"] for n in nx.topological_sort(g)]
-    assert ops == ["random", "reduce_partial", "allgather", "reduce_merge", "reduce_merge",
-                   "fused"]
-    (gather,) = [n for n, d in g.nodes(data=True) if d["op"] == "allgather"]
-    state = next(iter(g.predecessors(gather)))
+    assert ops == ["random", "reduce_partial", "allreduce_state", "reduce_merge",
+                   "reduce_merge", "fused"]
+    (comb,) = [n for n, d in g.nodes(data=True) if d["op"] == "allreduce_state"]
+    state = next(iter(g.predecessors(comb)))
     # a state's bytes come from its typed aval: count, mean and M2 in float64
     assert g.nodes[state]["nbytes"] == 8 + 16 * 8 + 16 * 8 and g.nodes[state]["shape"] is None
-    assert g.nodes[gather]["bytes_per_rank"] == g.nodes[state]["nbytes"] * 3
-    assert g.edges[state, gather]["bytes_per_rank"] == g.nodes[gather]["bytes_per_rank"]
+    # combined by recursive doubling on 4 ranks: a whole state received in each of 2 rounds
+    assert g.nodes[comb]["bytes_per_rank"] == g.nodes[state]["nbytes"] * 2
+    assert g.edges[state, comb]["bytes_per_rank"] == g.nodes[comb]["bytes_per_rank"]
     assert g.nodes[g.graph["outputs"][0]]["type"] == "f32[1000@0, 16]"
 
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import lazyheat as lh
+from lazyheat.graph.commcost import allreduce_cost
 from lazyheat.runtime import native
 from lazyheat.runtime.kernels import nearest as nk
 
@@ -27,7 +28,8 @@ def test_center_stats_cost_one_small_allreduce(p):
     doc = _doc(sums, counts, dsum, labels, p=p)
     comms = [nd["comm"] for nd in doc["nodes"] if nd.get("comm")]
     assert [c["kind"] for c in comms] == ["allreduce[sum]"]
-    assert doc["totals"]["bytes_moved_per_rank"] == k * (d + 2) * 8
+    # k (d + 2) float64 values, whatever n: what an all-reduce of them receives on p ranks
+    assert doc["totals"]["bytes_moved_per_rank"] == allreduce_cost(k * (d + 2) * 8, p).bytes
     ops = [nd["op"] for nd in doc["nodes"]]
     assert ops.count("nearest") == 2  # labels and stats: two parts of one shared pass
     assert all(nd["op"] != "matmul" for nd in doc["nodes"])

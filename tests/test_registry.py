@@ -9,6 +9,7 @@ import torch
 
 import lazyheat as lh
 from lazyheat.graph import ops, topo_order
+from lazyheat.graph.commcost import state_cost
 from lazyheat.graph.elementwise import EWISE
 from lazyheat.graph.reduce import REDUCTIONS
 from lazyheat.graph.registry import Group, OpDef, register
@@ -18,7 +19,8 @@ from lazyheat.runtime.kernels.reduce import REDUCE_KERNELS
 
 # ops the passes create (physical plan structure); everything else is built by the API
 PASS_BUILT = {"param", "reduce_partial", "reduce_merge", "moments_final", "moments_combine",
-              "allreduce", "allgather", "batch_allgather", "unbatch", "fused", "scan_carry",
+              "allreduce", "allgather", "batch_allgather", "allreduce_state",
+              "batch_allreduce", "reduce_scatter", "unbatch", "fused", "scan_carry",
               "scan_add", "tsqr_rlocal", "tsqr_merge", "tsqr_q", "hsvd_local", "hsvd_merge"}
 
 
@@ -101,9 +103,14 @@ def test_cumsum_along_the_split_axis_gathers_one_slice_per_rank(p):
 
 
 @pytest.mark.parametrize("p", [2, 4])
-def test_ptp_gathers_min_max_pairs(p):
+def test_ptp_all_reduces_min_max_pairs(p):
     x = lh.random.randn(100, 8, split=0, seed=1, comm=lh.FakeComm(p))
-    assert _comms(lh.ptp(x, axis=0)) == [("allgather", 2 * 8 * 4 * (p - 1))]
+    pair = 2 * 8 * 4  # (min, max) of 8 float32 columns
+    # the other rank's pair on 2 ranks; on 4, one pair in each of 2 rounds of doubling
+    algo, got = ("allgather", pair) if p == 2 else ("doubling", 2 * pair)
+    assert _comms(lh.ptp(x, axis=0)) == [("allreduce_state", got)]
+    assert got == state_cost(pair, p, algo).bytes
+    assert f"allreduce[ptp state] ({algo})" in lh.explain(lh.ptp(x, axis=0))
     assert _comms(lh.ptp(x, axis=1)) == []
 
 
@@ -117,7 +124,10 @@ def test_a_state_is_typed_and_its_bytes_come_from_its_aval():
     x = lh.random.randn(100, 8, split=0, seed=1, comm=lh.FakeComm(4))
     order = topo_order(lh.plan(x.argmax(0)).outputs)
     part = next(n for n in order if n.op == "reduce_partial")
-    gathered = next(n for n in order if n.op == "allgather")
+    combined = next(n for n in order if n.op == "allreduce_state")
     assert part.aval.names == ("value", "index") and part.aval.nbytes == 8 * (4 + 8)
-    assert gathered.aval.part("index").shape == (4, 8)
-    assert lh.planner.comm_bytes(gathered) == part.aval.nbytes * 3
+    # the combined state is typed like a rank's (no rank axis)
+    assert combined.aval == part.aval and combined.aval.part("index").shape == (8,)
+    # by recursive doubling on 4 ranks: a whole state received in each of 2 rounds
+    assert combined.attr("algorithm") == "doubling"
+    assert lh.planner.comm_bytes(combined) == part.aval.nbytes * 2

@@ -152,11 +152,11 @@ def place_allreduces(outputs):
     moved.
 
     >>> x = lh.random.randn(100, 8, split=0, seed=1, comm=lh.FakeComm(4))
-    >>> w = lh.ones(8, comm=x.comm)
+    >>> w = lh.ones(8, comm=x.comm)  # 4 ranks: an all-reduce receives its value twice
     >>> lh.plan(x.sum(0) * 2).totals()["bytes_moved_per_rank"]  # combined right away
-    32
+    64
     >>> lh.plan((x.sum(0) * w).sum()).totals()["bytes_moved_per_rank"]  # one float32
-    4
+    8
     """
     order = topo_order(outputs)
     if not order or order[0].aval.comm.size == 1:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import lazyheat as lh
 from lazyheat.graph import rules as ru
 from lazyheat.graph import topo_order
+from lazyheat.graph.commcost import allreduce_cost, log2_ceil, state_cost
 from lazyheat.graph.layout import balanced_counts, recv_bytes, transfer_matrix
 from lazyheat.passes import lower
 from lazyheat.planner import comm_bytes, comm_kind
@@ -26,7 +27,8 @@ def test_reduction_over_split_axis_is_partial_plus_allreduce(p):
         assert comms_of([x.mean()]) == []
     else:
         assert ops_of([x.sum(0)]) == ["full", "reduce_partial", "allreduce"]
-        assert comms_of([x.mean()]) == [("allreduce[sum]", 4)]
+        # one float32 total, all-reduced by recursive doubling: 4 bytes a round
+        assert comms_of([x.mean()]) == [("allreduce[sum]", allreduce_cost(4, p).bytes)]
     assert ops_of([x.sum(1)]) == ["full", "reduce"]
     assert x.sum(1).split == 0
 
@@ -35,8 +37,8 @@ def test_lowered_reductions_keep_aval_and_source_line():
     x = lh.random.randn(100, 5, split=0, seed=1, comm=lh.FakeComm(4))
     for y, chain in [(x.sum(0), ["allreduce", "reduce_partial"]),
                      (x.mean(0), ["reduce_merge", "allreduce", "reduce_partial"]),
-                     (x.max(0), ["reduce_merge", "allgather", "reduce_partial"]),
-                     (x.argmin(0), ["reduce_merge", "allgather", "reduce_partial"])]:
+                     (x.max(0), ["reduce_merge", "allreduce_state", "reduce_partial"]),
+                     (x.argmin(0), ["reduce_merge", "allreduce_state", "reduce_partial"])]:
         (out,) = lower([y._node])
         assert out.aval == y._node.aval  # what the user asked for: shape, dtype, layout
         ops, n = [], out
@@ -52,11 +54,18 @@ def test_lowered_reductions_keep_aval_and_source_line():
 
 
 @pytest.mark.parametrize("p", [2, 3, 64])
-def test_moment_and_arg_reductions_gather_small_states(p):
+def test_moment_and_arg_reductions_all_reduce_small_states(p):
     x = lh.random.randn(100, 3, split=0, seed=1, comm=lh.FakeComm(p))
-    assert comms_of([x.std(0)]) == [("allgather", (8 + 3 * 8 + 3 * 8) * (p - 1))]
-    assert comms_of([x.argmax(0)]) == [("allgather", 3 * (4 + 8) * (p - 1))]
-    assert comms_of([x.max(0)]) == [("allgather", 3 * 4 * (p - 1))]
+    # a few ranks gather every state (one round); many combine them by recursive doubling,
+    # so a rank receives log2(p) states instead of p - 1
+    algo, rounds = ("allgather", p - 1) if p < 4 else ("doubling", 6)
+    for y, fn, state, count in [
+            (x.std(0), "moments", 8 + 3 * 8 + 3 * 8, 8),  # count, mean and M2 of 3 columns
+            (x.argmax(0), "argmax", 3 * (4 + 8), 0),      # float32 maxima, int64 positions
+            (x.max(0), "max", 3 * 4, 0)]:                 # float32 maxima
+        got = comms_of([y])
+        assert got == [(f"allreduce[{fn} state] ({algo})", state * rounds)]
+        assert got[0][1] == state_cost(state, p, algo, count).bytes
 
 
 @pytest.mark.parametrize("p", SIZES)
@@ -66,8 +75,11 @@ def test_standardize_needs_one_collective_round_for_its_statistics(p):
     comms = moving_collectives(order)
     assert len(comms) == (0 if p == 1 else 1)
     if p > 1:
-        assert comms[0].op == "allgather"
-        assert comm_bytes(comms[0]) < 1000 * (p - 1)  # one moments state of 16-vectors
+        assert comms[0].op == "allreduce_state" and comms[0].attr("fn") == "moments"
+        state = 8 + 2 * 16 * 8  # one moments state of 16-vectors: count, mean, M2
+        algo = comms[0].attr("algorithm")
+        assert comm_bytes(comms[0]) == state_cost(state, p, algo, 8).bytes
+        assert comm_bytes(comms[0]) <= state * log2_ceil(p)  # a state a round, log p rounds
     # mean and std share one moments state: x is read once for both
     stats = [n for n in order if n.op in ("reduce", "reduce_partial")]
     assert len(stats) == 1 and stats[0].attr("fn") == "moments"
@@ -95,7 +107,7 @@ def test_gram_is_local_gemm_plus_one_allreduce_and_never_gathers(p):
         assert g.split is None and g.shape == (d, d)
         comms = comms_of([g])
         assert [k for k, _ in comms] == (["allreduce[sum]"] if p > 1 else [])
-        assert p == 1 or comms[0][1] == d * d * 4
+        assert p == 1 or comms[0][1] == allreduce_cost(d * d * 4, p).bytes  # the Gram only
         assert "allgather" not in lh.explain(g)
         order = nodes_of(g)
         assert not any(n.op == "redistribute" for n in order)

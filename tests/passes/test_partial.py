@@ -9,6 +9,7 @@ from _plans import SIZES, collectives, distinct_plans, nodes_of
 
 import lazyheat as lh
 from lazyheat.graph import topo_order
+from lazyheat.graph.commcost import allreduce_cost
 from lazyheat.passes import lower, place_allreduces
 from lazyheat.passes.partial import holds_partial
 from lazyheat.planner import comm_bytes, physical_plan, run_passes
@@ -19,6 +20,13 @@ N, D, K = 1000, 16, 3
 def comms(*arrays):
     """(op, bytes per rank) of every collective of the physical plan."""
     return [(n.op, comm_bytes(n)) for n in collectives(nodes_of(*arrays))]
+
+
+def allreduce(nbytes, p):
+    """The (op, bytes per rank) of an all-reduce of a value of ``nbytes`` on ``p`` ranks: a
+    rank receives more than the value (MPI's recursive doubling, or Rabenseifner's
+    algorithm for long values), so the placement is pinned by the value's size."""
+    return ("allreduce", allreduce_cost(nbytes, p).bytes)
 
 
 def moved(*arrays) -> int:
@@ -39,11 +47,11 @@ def test_weighted_total_all_reduces_one_item(p, dtype):
     _, x, w, _ = data(p, dtype)
     y = (x.sum(0) * w).sum()
     item = 4 if dtype == "float32" else 8
-    assert comms(y) == ([] if p == 1 else [("allreduce", item)])
-    assert moved(y) == (0 if p == 1 else item)
+    assert comms(y) == ([] if p == 1 else [allreduce(item, p)])
+    assert moved(y) == (0 if p == 1 else allreduce_cost(item, p).bytes)
     text = lh.explain(y)
     if p > 1:
-        assert f"-- comm: allreduce[sum], {item} B/rank" in text
+        assert f"-- comm: allreduce[sum], {allreduce_cost(item, p).bytes} B/rank" in text
         assert "rewrite: all-reduce of partial sums moved past 2 linear op(s) at " in text
         assert f"{D * item} -> {item} B/rank" in text
     else:
@@ -59,7 +67,7 @@ def test_sum_times_matrix_all_reduces_the_smaller_result(p):
               lh.expand_dims(x.sum(0), 0) @ W,
               lh.squeeze(x.sum(0, keepdims=True), 0) @ W,
               x.sum(0, keepdims=True) @ W):
-        assert comms(y) == ([] if p == 1 else [("allreduce", K * 4)])
+        assert comms(y) == ([] if p == 1 else [allreduce(K * 4, p)])
 
 
 @pytest.mark.parametrize("p", [2, 3, 64])
@@ -69,7 +77,7 @@ def test_nonlinear_consumers_keep_the_all_reduce_before_them(p):
               x.sum(0).exp().sum(), (x.sum(0) > 0).sum(), lh.abs(x.sum(0)).sum(),
               (x.sum(0) * x.sum(0)).sum(), x.sum(0).max(), x.sum(0).astype("float64").sum(),
               (w / x.sum(0)).sum()):
-        assert comms(y) == [("allreduce", D * 4)], lh.explain(y)
+        assert comms(y) == [allreduce(D * 4, p)], lh.explain(y)
         assert "rewrite" not in lh.explain(y)
     # the add reads the combined sum, never the partials
     order = topo_order(physical_plan([x.sum(0) + 1]))
@@ -83,8 +91,10 @@ def test_divide_by_count_still_all_reduces_right_after_the_reduction(p):
     order = topo_order(physical_plan([x.sum(0) / N]))
     reduced = next(n for n in order if n.op == "allreduce")
     assert reduced.inputs[0].op == "reduce_partial"  # ties go to the earliest point
-    # ... where it shares one message with an independent reduction
-    assert [op for op, _ in comms(x.sum(0) / N, x.max())] == ["batch_allgather"]
+    # ... where it shares one message with an independent reduction: all-gathered on 2
+    # ranks, combined by recursive doubling (with the maximum's state) on more
+    batch = "batch_allgather" if p == 2 else "batch_allreduce"
+    assert [op for op, _ in comms(x.sum(0) / N, x.max())] == [batch]
     assert [op for op, _ in comms(-x.sum(0), x.sum(0).T, x.sum(0).reshape(4, 4))] == [
         "allreduce"]
 
@@ -94,7 +104,7 @@ def test_a_partial_read_twice_is_all_reduced_once_before_its_readers(p):
     comm, x, w, _ = data(p)
     v = lh.random.randn(D, seed=5, comm=comm)
     s = x.sum(0)
-    expect = [] if p == 1 else [("allreduce", D * 4)]
+    expect = [] if p == 1 else [allreduce(D * 4, p)]
     assert comms((s * w).sum(), (s * v).sum()) == expect
     assert comms(s, (s * w).sum()) == expect  # a user output is always whole
     t = s * w
@@ -112,7 +122,7 @@ def test_partials_flow_through_transpose_and_reshape(p):
              (x3.sum((0, 2)).sum(), 4),
              (x3.mean(0).T.mean(0), 4 * 4)]
     for y, nbytes in cases:
-        assert comms(y) == ([] if p == 1 else [("allreduce", nbytes)]), lh.explain(y)
+        assert comms(y) == ([] if p == 1 else [allreduce(nbytes, p)]), lh.explain(y)
 
 
 @pytest.mark.parametrize("p", SIZES)
@@ -123,7 +133,7 @@ def test_integer_partial_sums(p):
     Wi = lh.random.randint(-5, 6, size=(D, K), seed=3, comm=comm)
 
     def expect(nbytes):
-        return [] if p == 1 else [("allreduce", nbytes)]
+        return [] if p == 1 else [allreduce(nbytes, p)]
 
     assert comms((xi.sum(0) * wi).sum()) == expect(8)
     assert comms(xi.sum(0) @ Wi) == expect(K * 8)
@@ -140,10 +150,10 @@ def test_integer_partial_sums(p):
 def test_two_partials_added_share_one_all_reduce(p):
     comm, x, w, _ = data(p)
     y = lh.random.randn(300, D, split=0, seed=7, comm=comm)
-    expect = [] if p == 1 else [("allreduce", D * 4)]
+    expect = [] if p == 1 else [allreduce(D * 4, p)]
     assert comms(x.sum(0) + y.sum(0)) == expect
     assert comms(x.sum(0) - 2 * y.mean(0)) == expect
-    assert comms(((x.sum(0) + y.sum(0)) * w).sum()) == ([] if p == 1 else [("allreduce", 4)])
+    assert comms(((x.sum(0) + y.sum(0)) * w).sum()) == ([] if p == 1 else [allreduce(4, p)])
     if p > 1:
         assert "2 -> 1 all-reduces" in lh.explain(x.sum(0) + y.sum(0))
         # a product of two sums is not linear: both are combined (in one batched message)
@@ -154,22 +164,22 @@ def test_two_partials_added_share_one_all_reduce(p):
 def test_mean_is_a_partial_sum_and_a_linear_divide(p):
     comm, x, w, _ = data(p)
     y = (x.mean(0) * w).sum()
-    assert comms(y) == [("allreduce", 4)]
+    assert comms(y) == [allreduce(4, p)]
     merge = next(n for n in topo_order(physical_plan([y])) if n.op == "reduce_merge")
     assert merge.inputs[0].op == "reduce_partial" and holds_partial(merge)
-    assert comms(x.mean(0)) == [("allreduce", D * 4)]
+    assert comms(x.mean(0)) == [allreduce(D * 4, p)]
     # half precision partial means travel as float32 (their typed state says so: D * 4
     # bytes, what the runtime sends): the merge casts, so they combine first
     h = lh.random.randn(N, D, dtype="float16", split=0, seed=1, comm=comm)
     assert comms((h.mean(0) * lh.ones(D, dtype="float16", comm=comm)).sum()) == [
-        ("allreduce", D * 4)]
+        allreduce(D * 4, p)]
 
 
 @pytest.mark.parametrize("p", [2, 4, 64])
 def test_partial_matmul_flows_on(p):
     _, x, w, _ = data(p)
-    assert comms((x.T @ x) @ w) == [("allreduce", D * 4)]  # instead of D * D
-    assert comms((x.T @ x).sum()) == [("allreduce", 4)]
+    assert comms((x.T @ x) @ w) == [allreduce(D * 4, p)]  # instead of D * D
+    assert comms((x.T @ x).sum()) == [allreduce(4, p)]
 
 
 @pytest.mark.parametrize("p", [2, 3])
@@ -177,7 +187,8 @@ def test_every_collective_on_its_own_line_and_partials_marked(p):
     _, x, w, W = data(p)
     doc = json.loads(lh.explain((x.sum(0) * w).sum(), x.sum(0) @ W, format="json"))
     lines = [n for n in doc["nodes"] if "comm" in n]  # the shared sum is combined first
-    assert [n["comm"]["bytes_per_rank"] for n in lines] == [D * 4] and not doc["rewrites"]
+    assert [n["comm"]["bytes_per_rank"] for n in lines] == [allreduce_cost(D * 4, p).bytes]
+    assert not doc["rewrites"]
     doc = json.loads(lh.explain((x.sum(0) * w).sum(), (2 * x).sum(0) @ W, format="json"))
     lines = [n for n in doc["nodes"] if "comm" in n]  # two scalars' worth, in one message
     assert [n["comm"]["bytes_per_rank"] for n in lines] == [(4 + K * 4) * (p - 1)]
