@@ -142,10 +142,6 @@ def test_allreduce_of_bools_carries_them_as_bytes(p):
 
 
 # ---------------------------------------------------------------- combined states
-@pytest.mark.xfail(strict=True, reason="the rule of an allreduce_state by all-gather in "
-                   "graph/cost.py counts the gathered states and the combined one, but not "
-                   "the packed send buffer and the unpacked copies that allgather_packed "
-                   "holds (the batched all-gather's rule counts them)")
 @pytest.mark.parametrize("p", [2, 3])
 def test_moments_allgather_holds_every_ranks_state(p):
     x = lh.zeros((4 * p, 64), split=0)  # blocks of 4 rows: the states make the peak

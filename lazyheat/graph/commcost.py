@@ -42,17 +42,20 @@ def allreduce_cost(nbytes: int, p: int) -> CommCost:
     """An element-wise all-reduce of ``nbytes`` on ``p`` ranks: recursive doubling for short
     values (every round exchanges the whole value), else Rabenseifner's reduce-scatter by
     recursive halving and all-gather by recursive doubling (about 2 n (p-1)/p bytes, flat in
-    p). Ranks beyond the largest power of two fold into it first and get the result last."""
+    p). Ranks beyond the largest power of two fold into it first and get the result last:
+    two more rounds on the critical path, one more value received by the ranks they fold
+    into (the busiest)."""
     if p <= 1 or nbytes == 0:
         return NO_COST
     k = p.bit_length() - 1  # the largest power of two 2^k <= p
     fold = 0 if p == 1 << k else 2
     if nbytes <= SHORT_ALLREDUCE or nbytes < (1 << k):
-        return CommCost("recursive doubling", k + fold, nbytes * (k + fold), nbytes * (k + 1))
+        return CommCost("recursive doubling", k + fold, nbytes * (k + fold // 2),
+                        nbytes * (k + fold // 2))
     pk = 1 << k
     half = nbytes * (pk - 1) // pk
     return CommCost("reduce-scatter + allgather (Rabenseifner)", 2 * k + fold,
-                    2 * half + nbytes * fold, half + nbytes * (fold // 2))
+                    2 * half + nbytes * (fold // 2), half + nbytes * (fold // 2))
 
 
 def allgather_cost(payload: int, p: int) -> CommCost:

@@ -128,11 +128,12 @@ def _batch_running(node, out) -> np.ndarray:
 
 
 def _state_running(node, out) -> np.ndarray:
-    """allreduce_state: every rank's state besides the combined one (all-gather), else its
-    own state, a received one and their combination (packed send and receive buffers of at
-    most a state each)."""
+    """allreduce_state: by all-gather, the rank's state packed to send, every rank's states
+    received and unpacked, and the combined state (``statecomm.combine_gathered``); else
+    its own state, a received one and their combination (packed send and receive buffers
+    of at most a state each)."""
     if node.attr("algorithm") == "allgather":
-        return (node.aval.comm.size + 1) * out
+        return (2 * node.aval.comm.size + 2) * out
     return 4 * out
 
 

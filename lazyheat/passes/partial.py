@@ -231,4 +231,4 @@ def _notes(order, form) -> list:
     where = ", ".join(dict.fromkeys(n.loc for n in placed))
     return [f"all-reduce of partial sums moved past {len(moved)} linear op(s) at {where}: "
             f"{sum(n.aval.nbytes for n in dropped)} -> {sum(n.aval.nbytes for n in placed)} "
-            f"B/rank{count}"]
+            f"B all-reduced{count}"]

@@ -53,7 +53,7 @@ def test_weighted_total_all_reduces_one_item(p, dtype):
     if p > 1:
         assert f"-- comm: allreduce[sum], {allreduce_cost(item, p).bytes} B/rank" in text
         assert "rewrite: all-reduce of partial sums moved past 2 linear op(s) at " in text
-        assert f"{D * item} -> {item} B/rank" in text
+        assert f"{D * item} -> {item} B all-reduced" in text
     else:
         assert "rewrite" not in text
 
@@ -231,7 +231,7 @@ def test_the_pass_moves_the_all_reduce_past_linear_consumers():
     assert all(holds_partial(n) for n in chain) and not holds_partial(out)
     assert chain[1].inputs[1] is w._node  # the replicated operand is read whole
     assert [n.op for n in collectives(topo_order([out]))] == ["allreduce"]
-    assert len(notes) == 1 and notes[0].endswith(f"{D * 4} -> 4 B/rank")
+    assert len(notes) == 1 and notes[0].endswith(f"{D * 4} -> 4 B all-reduced")
 
 
 @pytest.mark.parametrize("p", [1, 4])
