@@ -38,6 +38,7 @@ FULL = {
     "knn": {"rows": 40_000, "cols": 16, "k": 4, "queries": 4_000, "neighbors": 5},
     "fft_axis0": {"n": 4096, "axis": 0},
     "fft_axis1": {"n": 4096, "axis": 1},
+    "overlap": {"n": 4096, "cols": 2048},
 }
 
 # --quick: a tenth of the rows (a quarter of the side for square matrices, a fifth for rsvd),
@@ -68,6 +69,7 @@ QUICK = {
     "knn": {"rows": 10_000, "cols": 16, "k": 4, "queries": 1_000, "neighbors": 5},
     "fft_axis0": {"n": 1024, "axis": 0},
     "fft_axis1": {"n": 1024, "axis": 1},
+    "overlap": {"n": 1024, "cols": 512},
 }
 
 WORKLOADS = list(FULL)
@@ -121,6 +123,7 @@ INPUT_BYTES = {
     "knn": lambda p, rows: rows * (p["cols"] * 4 + 8),
     "fft_axis0": lambda p, rows: rows * p["n"] * 8,
     "fft_axis1": lambda p, rows: rows * p["n"] * 8,
+    "overlap": lambda p, rows: rows * (p["n"] + p["cols"]) * 4,  # X and Y
 }
 
 
@@ -195,6 +198,11 @@ def ewise_inputs(p, r0=0, r1=None):
 
 def matrix(seed, rows, cols, r0=0, r1=None):
     return uniform(seed, (rows, cols), r0, r1)
+
+
+def overlap_inputs(p, r0=0, r1=None):
+    """X (n x n, resplit) and Y (n x cols, reduced elementwise): the same rows of both."""
+    return matrix(11, p["n"], p["n"], r0, r1), matrix(12, p["n"], p["cols"], r0, r1)
 
 
 def kmeans_points(p, r0=0, r1=None):

@@ -240,6 +240,7 @@ def write(out: Path, publish: Path | None = None) -> Path:
                         ("build_us_per_node", "cold_us_per_node", "warm_us_per_node")])
     md += _table(["library", "R", "us/op (timed)", "build us/node", "cold us/node",
                   "warm us/node"], body)
+    md += _overlap(index, configs, ranks)
     md += ["## Peak RSS per process (MiB)", "",
            "Largest over the ranks or Dask workers; includes data generation"
            + (" and, with --quick, every workload before it in the same process."
@@ -281,6 +282,32 @@ def write(out: Path, publish: Path | None = None) -> Path:
         if png:
             shutil.copy(png, publish / "ratios.png")
     return path
+
+
+def _overlap(index, configs, ranks) -> list[str]:
+    """The ``overlap`` workload's side-by-side runs with LAZYHEAT_OVERLAP=1 and =0, and the
+    time model's gain from overlap on 64 and 1024 ranks (``passes.schedule.modelled_times``)."""
+    body = []
+    for r in ranks:
+        for c in configs:
+            x = index.get((c, "overlap", r))
+            e = (x or {}).get("extra") or {}
+            if not x or x["status"] != "ok" or "on_s" not in e:
+                continue
+            model = e.get("modelled", {})
+            body.append([c, r, f"{e['on_median_s'] * 1e3:.1f}", f"{e['off_median_s'] * 1e3:.1f}",
+                         f"{e['on_min_s'] * 1e3:.1f}", f"{e['off_min_s'] * 1e3:.1f}",
+                         f"{len(e['on_s'])}"] +
+                        [f"{model[k]['speedup']:.2f}x" if k in model else "" for k in
+                         ("64", "1024")])
+    if not body:
+        return []
+    return ["## Overlap of communication and compute", "",
+            "The `overlap` workload with `LAZYHEAT_OVERLAP=1` (on) and `=0` (off), alternating "
+            "in one process (ms, median and fastest of the runs), and the time model's "
+            "speedup from overlap for the same problem on 64 and 1024 ranks.", ""] + _table(
+        ["library", "R", "on ms", "off ms", "on min", "off min", "runs", "model 64",
+         "model 1024"], body)
 
 
 def _chart(chart, path: Path, peers, ranks, workloads):

@@ -10,11 +10,13 @@ reports (bytes per rank, collectives, peak memory) comes from the cost model in
 from __future__ import annotations
 
 import os
+import weakref
 
 from . import explain
 from .graph import TupleAval, topo_order
 from .graph.cost import comm_bytes, comm_kind, is_free
 from .graph.ops import COLLECTIVES, holds_partial
+from .passes import schedule as overlap
 
 
 class Plan:
@@ -31,6 +33,13 @@ class Plan:
         self.params, self.comm, self.breaks = list(params), comm, list(breaks)
         self.measured = None  # per-node measurements from analyze
         self.timing = None  # the time model's estimate (graph.timemodel.PlanTime), if asked
+
+    @property
+    def schedule(self):
+        """The steps ``compute`` runs a physical plan in, collectives overlapped with kernels
+        (``passes.schedule.Schedule``; ``schedule_of``), or None: nothing overlaps, another
+        stage, or ``LAZYHEAT_OVERLAP=0``."""
+        return schedule_of(self.outputs) if self.stage == "physical" else None
 
     @property
     def world_size(self) -> int:
@@ -111,6 +120,36 @@ class Plan:
         return self.text()
 
     __repr__ = __str__
+
+
+# physical outputs -> (their ids, their schedule, (bytes it adds, on which rank) or None): made
+# once per plan, kept beside it as the memory guard keeps its estimates (weakly keyed by the
+# first output; a schedule names nodes by index, so the entry keeps no node alive).
+_SCHEDULES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def scheduled(outs) -> tuple:
+    """(the overlapped schedule of physical outputs ``outs``, the memory it adds beyond the
+    user's data as ``(bytes, rank)`` or None when it overlaps nothing); cached per plan."""
+    hit = _SCHEDULES.get(outs[0])
+    if hit is not None and len(hit[0]) == len(outs) and all(map(
+            lambda i, o: i == id(o), hit[0], outs)):
+        return hit[1], hit[2]
+    s = overlap.schedule(outs)
+    got = (s, overlap.added(s, outs) if s.spans else None)
+    _SCHEDULES[outs[0]] = (tuple(map(id, outs)), *got)
+    return got
+
+
+def schedule_of(outs):
+    """The schedule ``compute`` runs physical outputs ``outs`` with: collectives issued
+    early and waited for late, kernels between (``passes/schedule.py``); None when nothing
+    overlaps (one rank included), or with ``LAZYHEAT_OVERLAP=0``. Made once per plan from
+    global metadata, so every rank runs the same steps."""
+    if not outs or not overlap.enabled() or outs[0].aval.comm.size == 1:
+        return None
+    s = scheduled(outs)[0]
+    return s if s.spans else None
 
 
 def format_plan(outputs, notes=(), breaks=()) -> str:

@@ -20,6 +20,11 @@ JSON schema ``lazyheat.plan/1``: ``{"schema", "stage", "world_size", "breaks": [
 ``"comm": {"kind", "bytes_per_rank"}`` for communication, ``"group": {"members": [{"name",
 "op", "args", "attrs", "type", "loc"}], "closer": member | null}`` for fused nodes and
 ``"measured": {"seconds_min", "seconds_max", "bytes_min", "bytes_max"}`` after ``analyze``.
+When collectives overlap kernels (``passes/schedule.py``), each such node has ``"overlap":
+{"issue_step", "wait_step", "between": [id]}`` and the document ``"overlap": {"steps":
+[str], "collectives", "peak_bytes_per_rank"}``: the steps as run (``"%3"`` runs ``%3``,
+``"issue %5"`` and ``"wait %5"`` post and complete collective ``%5``); the text marks them
+on the collective's comm line and lists the steps.
 With a ``network``, every node has ``"time": {"seconds", "kind", "work": {class: amount}}``
 (collectives add ``"algorithm", "rounds", "bytes", "combine_bytes"``) and the document a
 top-level ``"time": {"network": {...}, "world_size", "oversubscription", "kernels",
@@ -33,6 +38,7 @@ import json
 from .graph import TupleAval, topo_order
 from .graph.cost import comm_bytes, comm_kind, is_free, totals
 from .graph.ops import COLLECTIVES, USER_DATA, holds_partial
+from .passes.schedule import scheduled_peak
 
 SCHEMA = "lazyheat.plan/1"
 FORMATS = ("text", "json", "dot")
@@ -99,9 +105,23 @@ def describe(plan) -> dict:
     doc = {"schema": SCHEMA, "stage": plan.stage, "world_size": plan.world_size,
            "breaks": list(plan.breaks), "rewrites": list(plan.notes), "nodes": nodes,
            "outputs": [name[id(o)] for o in plan.outputs], "totals": plan_totals(plan)}
+    sched = getattr(plan, "schedule", None)
+    if sched is not None:
+        doc["overlap"] = _overlap_info(sched, plan.outputs, nodes)
     if timing is not None:
         doc["time"] = timing.as_dict()
     return doc
+
+
+def _overlap_info(sched, outputs, nodes) -> dict:
+    """The steps of an overlapped schedule (node ``i`` of the listing is ``%i``, the index
+    the schedule uses); marks each overlapped collective's node with its issue and wait."""
+    steps = [f"%{i}" if kind == "run" else f"{kind} %{i}" for kind, i in sched.steps]
+    for i, (k, m) in sorted(sched.spans.items()):
+        nodes[i]["overlap"] = {"issue_step": k, "wait_step": m, "between": [
+            f"%{j}" for kind, j in sched.steps[k + 1:m] if kind == "run"]}
+    return {"steps": steps, "collectives": sched.overlapped,
+            "peak_bytes_per_rank": scheduled_peak(sched, outputs)}
 
 
 def _array_of(a) -> dict:
@@ -199,6 +219,10 @@ def text_of(doc) -> str:
             if t is not None and "algorithm" in t:
                 rounds = t["rounds"]
                 line += f"; {t['algorithm']}, {rounds} round{'s' if rounds != 1 else ''}"
+            o = d.get("overlap")
+            if o is not None:  # kernels run while it moves (the steps are listed below)
+                line += (f"; issued at step {o['issue_step']}, waited at step "
+                         f"{o['wait_step']} ({', '.join(o['between']) or 'nothing'} between)")
             lines.append(line)
     t = doc["totals"]
     lines.append(f"outputs: {', '.join(doc['outputs'])}")
@@ -208,6 +232,11 @@ def text_of(doc) -> str:
                  f"peak ~{_mb(t['peak_bytes_per_rank'])} per rank (estimate)"
                  + (f", {_mb(t['bytes_read_per_rank'])} read from files per rank (max)"
                     if t.get("bytes_read_per_rank") else ""))
+    if "overlap" in doc:
+        o = doc["overlap"]
+        lines.append(f"overlap: {o['collectives']} collective(s) run while kernels run, "
+                     f"peak ~{_mb(o['peak_bytes_per_rank'])} per rank with it (estimate); "
+                     f"steps: {' '.join(o['steps'])}")
     if "time" in doc:
         lines.append(_time_line(doc["time"]))
     return "\n".join(lines)

@@ -19,7 +19,7 @@ import torch
 
 from . import _core, predicted
 from ._array import LazyArray
-from ._plan import Plan, format_plan
+from ._plan import Plan, format_plan, schedule_of, scheduled
 from .explain import PlanText, render
 from .graph import Buffer, Node, topo_order, user_location
 from .graph.cost import comm_bytes, comm_bytes_per_rank, comm_kind, is_free
@@ -29,6 +29,7 @@ from .graph.timemodel import PlanTime
 from .graph.timemodel import estimate as _estimate
 from .passes import pipeline
 from .passes.pipeline import STAGES, break_note
+from .passes.schedule import enabled as overlap_enabled
 from .runtime import comm as cm
 from .runtime import kernels as K
 from .runtime import memguard, sync
@@ -234,7 +235,10 @@ def _handshake(comm, fp, arrays, params) -> None:
     if not fp[1] and not data:
         return
     locs = "\n".join(a._node.loc for a in arrays)
-    sync.handshake(comm, lambda: _describe(arrays, fp[0]), fp[0], locs, data)
+    # overlapped or blocking collectives must be so on every rank (MPI never pairs a
+    # posted collective with a blocking one): the switch is part of what is compared
+    digest = fp[0] if not overlap_enabled() else (fp[0][0] ^ 1, fp[0][1])
+    sync.handshake(comm, lambda: _describe(arrays, digest), digest, locs, data)
     for b in params:
         b.crc = None  # compared once: equal on every rank
 
@@ -257,9 +261,12 @@ def _describe(arrays, plan_digest) -> str:
 def _run(todo, outs, params, profile=None):
     comm = todo[0].comm
     dev = _core.torch_device(todo[0].device, comm)
-    memguard.check_plan(outs, comm, dev)  # MemoryError before anything runs, on every rank
+    sched = schedule_of(outs)
+    # MemoryError before anything runs, on every rank; an overlapped schedule holds a
+    # collective's buffers from its issue to its wait: its own estimate is compared
+    memguard.check_plan(outs, comm, dev, None if sched is None else scheduled(outs)[1])
     values = execute(outs, comm, dev, [b.value for b in params], profile,
-                     trace=_debug_level() >= 2)
+                     trace=_debug_level() >= 2, schedule=sched)
     for a, v in zip(todo, values):
         leaf = Node("data", (), {"buf": Buffer(v)}, a.aval, a._node.loc)
         _core.MATERIALIZED[a._node] = leaf

@@ -53,7 +53,7 @@ def test_bench_tiny(tmp_path, monkeypatch, bench):
     monkeypatch.setitem(bench.LIBS, "lazyheat", ["lazyheat"])
     workloads = ["ewise_chain", "moments", "standardize", "gram", "cdist", "kmeans",
                  "transpose_sum", "resplit", "overhead", "sort", "unique", "median",
-                 "mask_filter", "cumsum", "qr", "svd_tall", "rsvd", "cg"]
+                 "mask_filter", "cumsum", "qr", "svd_tall", "rsvd", "cg", "overlap"]
     rc, rows = _run(bench, tmp_path, ["lazyheat", "numpy"], workloads)
     lh_rows = {r["workload"]: r for r in rows if r["config"] == "lazyheat"}
     assert rc == 0, [r for r in rows if r["status"] not in ("ok", "n/a")]
@@ -66,6 +66,7 @@ def test_bench_tiny(tmp_path, monkeypatch, bench):
     text = (tmp_path / "RESULTS.md").read_text()
     assert "## Extra peak memory per rank over the inputs" in text
     assert "## Peak RSS per process (MiB)" in text
+    assert "## Overlap of communication and compute" in text
 
 
 def test_workload_tolerance(bench):

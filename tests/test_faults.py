@@ -44,6 +44,14 @@ FAULTS = {
         exponent = lh.where(lh.arange(n, split=0) < n - 1, 1, -1)  # -1 only in the last block
         out((base ** exponent).sum().item())
         """, ["failed in power", "kernel_exception_on_one_rank.py:13"], {}),
+    "kernel exception while a collective is in flight": ("""
+        n = 4 * size
+        x = lh.random.rand(64 * size, 64, split=0, seed=1)  # its resplit overlaps the power
+        base = lh.full((n,), 2, dtype=lh.int64, split=0)
+        exponent = lh.where(lh.arange(n, split=0) < n - 1, 1, -1)  # -1 only in the last block
+        y, s = lh.compute(lh.resplit(x, 1), (base ** exponent).sum())
+        out(s.item())
+        """, ["failed in power", "kernel_exception_while_a_collective_is_in_flight.py:14"], {}),
     "exception before the first lazyheat call": ("""
         if rank == 1:
             raise RuntimeError("bad input file")

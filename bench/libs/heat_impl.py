@@ -12,7 +12,7 @@ import torch
 
 from .. import data
 from ..common import Case
-from .numpy_impl import lasso_checksum, overhead_chain
+from .numpy_impl import lasso_checksum, overhead_chain, overlap_reduction
 
 MISSING = {"bandwidth": "measured with torch (the same kernels)",
            "cg": "ht.linalg.cg takes a dense matrix only, not an operator: the n x n matrix "
@@ -114,6 +114,14 @@ def transpose_sum(ctx, p):
 def resplit(ctx, p):
     X = _local(data.matrix(11, p["n"], p["n"], *_rows(ctx, p["n"])))
     return Case(lambda: ht.resplit(X, 1), _sum)
+
+
+def overlap(ctx, p):
+    X, Y = map(_local, data.overlap_inputs(p, *_rows(ctx, p["n"])))
+
+    def run():  # HeAT runs each statement at once: the resplit blocks, then the reduction
+        return ht.resplit(X, 1), overlap_reduction(Y, ht.sin, ht.cos, ht.exp)
+    return Case(run, lambda r: _sum(r[0]) + float(r[1].item()))
 
 
 def overhead(ctx, p):

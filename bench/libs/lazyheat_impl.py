@@ -20,7 +20,7 @@ from lazyheat.runtime import sync
 
 from .. import data
 from ..common import Case
-from .numpy_impl import lasso_checksum, overhead_chain
+from .numpy_impl import lasso_checksum, overhead_chain, overlap_reduction
 
 MISSING = {"bandwidth": "measured with torch (the same kernels)"}
 
@@ -129,6 +129,56 @@ def transpose_sum(ctx, p):
 def resplit(ctx, p):
     X = _local(data.matrix(11, p["n"], p["n"], *_rows(ctx, p["n"])))
     return Case(lambda: lh.resplit(X, 1).compute(), _sum)
+
+
+def overlap(ctx, p):
+    """A resplit of X (all-to-all) beside an elementwise reduction of Y that does not need
+    it: the plan posts the all-to-all, runs the reduction, then waits. Measured apart, side
+    by side in this run: the same computation with LAZYHEAT_OVERLAP=1 and =0, alternating,
+    and the time model's gain from overlap for the same problem on 64 and 1024 ranks."""
+    X, Y = map(_local, data.overlap_inputs(p, *_rows(ctx, p["n"])))
+
+    def run():
+        return lh.compute(lh.resplit(X, 1), overlap_reduction(Y, lh.sin, lh.cos, lh.exp))
+
+    def extra(_):
+        times = {"1": [], "0": []}
+        previous = os.environ.get("LAZYHEAT_OVERLAP")
+        try:
+            for k in range(OVERLAP_PAIRS):  # on, off, off, on, ...: drift hits both alike
+                for switch in ("1", "0") if k % 2 == 0 else ("0", "1"):
+                    os.environ["LAZYHEAT_OVERLAP"] = switch
+                    lh.world().mpi.Barrier()
+                    t0 = time.perf_counter()
+                    run()
+                    lh.world().mpi.Barrier()
+                    times[switch].append(time.perf_counter() - t0)
+        finally:
+            if previous is None:
+                os.environ.pop("LAZYHEAT_OVERLAP", None)
+            else:
+                os.environ["LAZYHEAT_OVERLAP"] = previous
+        on, off = sorted(times["1"]), sorted(times["0"])
+        return {"on_s": times["1"], "off_s": times["0"], "on_median_s": on[len(on) // 2],
+                "off_median_s": off[len(off) // 2], "on_min_s": on[0], "off_min_s": off[0],
+                "modelled": {str(r): _modelled_overlap(p, r) for r in (64, 1024)}}
+    return Case(run, lambda r: _sum(r[0]) + float(r[1]), extra=extra,
+                notes="resplit(X, 1) and an elementwise reduction of Y in one lh.compute")
+
+
+OVERLAP_PAIRS = 7  # on/off pairs of the side-by-side measurement
+
+
+def _modelled_overlap(p, ranks) -> dict:
+    """``passes.schedule.modelled_times`` of this workload's plan on ``ranks`` ranks (the
+    same global problem), inputs held in memory as here."""
+    from lazyheat.passes.schedule import modelled_times
+
+    comm = lh.FakeComm(ranks)
+    X = lh.array(np.zeros((p["n"], p["n"]), np.float32), split=0, comm=comm)
+    Y = lh.array(np.zeros((p["n"], p["cols"]), np.float32), split=0, comm=comm)
+    outs = lh.plan(lh.resplit(X, 1), overlap_reduction(Y, lh.sin, lh.cos, lh.exp)).outputs
+    return modelled_times(outs)
 
 
 def overhead(ctx, p):

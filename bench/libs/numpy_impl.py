@@ -117,6 +117,20 @@ def resplit(ctx, p):
     raise NotAvailable("one process: there is no split to change", _sum(X))
 
 
+def overlap_reduction(Y, sin, cos, exp):
+    """The elementwise reduction of the overlap workload (the same expression everywhere)."""
+    return (sin(Y) * cos(Y) + exp(-Y)).sum()
+
+
+def overlap(ctx, p):
+    X, Y = data.overlap_inputs(p)
+
+    def run():  # one process: X is its own resplit; the reduction is the work
+        return X, overlap_reduction(Y, np.sin, np.cos, np.exp)
+    return Case(run, lambda r: _sum(r[0]) + float(r[1]),
+                notes="one process: the resplit of X is X itself")
+
+
 def overhead(ctx, p):
     a, b = data.overhead_inputs(p)
 

@@ -12,7 +12,8 @@ from .numpy_impl import overhead_chain
 MISSING = {"lasso": "torch has no Lasso",
            "gaussian_nb": "torch has no classifiers (scikit-learn is the reference)",
            "knn": "torch has no classifiers (scikit-learn is the reference)",
-           "resplit": "one process: there is no split to change"}
+           "resplit": "one process: there is no split to change",
+           "overlap": "one process: nothing to overlap (NumPy is the reference)"}
 
 
 def versions():

@@ -5,6 +5,14 @@ collectives line up; each node runs the kernel registered for its op (``kernels.
 Values are dropped after their last use. An exception on one rank ends the whole job through
 ``Comm.abort`` with the rank, the op and the user's source line, so no rank is left waiting in
 a collective.
+
+With a schedule (``passes/schedule.py``, made by the planner from global metadata, the same
+on every rank) the steps are ``("run", node)``, ``("issue", collective)`` and
+``("wait", collective)``: a collective is posted non-blocking at its issue
+(``kernels.nonblocking.STARTS``) and completed at its wait, and the kernels between run
+while it moves. Between steps the executor polls the collectives in flight (MPICH moves
+their data only inside MPI calls). A collective in flight still counts as a reader of its
+inputs: they stay alive, and are never donated to a kernel, until its wait.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from . import comm as cm
 from . import fused as F  # noqa: F401 - also registers the "fused" kernel
 from . import kernels as K
 from . import sync
+from . import trace as tr
+from .kernels.nonblocking import STARTS
 from .trace import step_hook
 
 
@@ -52,15 +62,24 @@ def guarded(comm: cm.Comm, what: str, fn, *args):
 
 
 def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
-            trace=False) -> list:
+            trace=False, schedule=None) -> list:
     """Run the physical graph reachable from ``outputs``; return their local values.
 
     ``params[i]`` is the local tensor behind ``param`` leaf i (data the user holds: never
-    freed or overwritten). ``profile``, a dict, receives each node's seconds by ``id``;
-    ``trace`` prints each step's time on rank 0 (the planner sets it at LAZYHEAT_DEBUG=2)."""
+    freed or overwritten). ``profile``, a dict, receives each node's seconds by ``id`` (for
+    an overlapped collective: its issue and its wait, the time this rank spent on it);
+    ``trace`` prints each step's time on rank 0 (the planner sets it at LAZYHEAT_DEBUG=2).
+    ``schedule``: the steps to run (``passes.schedule.Schedule``; None, or one that
+    overlaps nothing or runs on one rank: the plain order, every collective blocking)."""
     if isinstance(comm, cm.FakeComm):
         raise RuntimeError(f"cannot compute on {comm!r}: it only plans; use it with explain()")
     order = topo_order(outputs)
+    steps = spans = None
+    if schedule is not None and schedule.spans and comm.size > 1:
+        # the schedule numbers nodes by their place in topo_order(outputs)
+        spans = {id(order[i]): span for i, span in schedule.spans.items()}
+        steps = schedule.resolve(order)
+        order = [n for kind, n in steps if kind != "issue"]
     uses = use_counts(order)
     keep = {id(o) for o in outputs}
     ctx = Context(comm, torch.device(device), tuple(params))
@@ -73,15 +92,28 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
     kernels = K.KERNELS
     vals = {}
     # a trace or a progress bar sees each step; None (one test per step) when both are off
-    hook = step_hook(order, comm)
+    hook = step_hook(order, comm, spans)
     # the watchdog ends the job when one collective waits past LAZYHEAT_TIMEOUT (a rank
     # died or hangs); local kernels are never timed out, however long they take
     watch = sync.WATCH if comm.size > 1 else None
     if watch is not None:
         sync.start_watchdog(comm)
+    # collectives in flight: id -> (Pending, issue time, seconds its issue took)
+    flight = {}
     # Memory planning: a fused kernel whose output spans several chunks may overwrite an
     # input at its last use, when no live value and no user data shares that buffer.
-    for n in order:
+    for k, step in enumerate(steps if steps is not None else order):
+        if steps is None:
+            n = step
+        else:
+            kind, n = step
+            if kind != "run":
+                if kind == "issue":
+                    _issue(n, k, vals, ctx, flight, watch)
+                    continue
+                vals[id(n)] = _wait(n, k, flight, comm, watch, hook, profile, trace)
+                _release(n, uses, keep, vals)
+                continue
         t0 = time.perf_counter()
         if watch is not None:
             watch.since, watch.node = t0, (n if n.op in COLLECTIVES else None)
@@ -92,9 +124,7 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
         except Exception as exc:  # noqa: BLE001 - any failure must end every rank
             if comm.size == 1:
                 raise
-            at = getattr(exc, "lazyheat_node", n)  # a fused group names its failing member
-            comm.abort(f"lazyheat: rank {comm.rank} failed in {at.op} "
-                       f"({at.aval.type_str()}) from {at.loc}: {type(exc).__name__}: {exc}")
+            _fail(comm, getattr(exc, "lazyheat_node", n), exc)
         ctx.donated = ()
         if hook is not None:
             hook(n, t0)
@@ -103,13 +133,71 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
         if trace and comm.rank == 0:
             print(f"lazyheat: {n.op:<14} {n.aval.type_str():<24} "
                   f"{(time.perf_counter() - t0) * 1e3:8.3f} ms")
-        for i in n.inputs:
-            uses[id(i)] -= 1
-            if uses[id(i)] == 0 and id(i) not in keep:
-                del vals[id(i)]
+        _release(n, uses, keep, vals)
+        if flight:  # progress for the collectives in flight (a local call each)
+            for pending, _, _ in flight.values():
+                pending.test()
     if watch is not None:
         watch.node = None
     return [vals[id(o)] for o in outputs]
+
+
+def _release(n, uses, keep, vals) -> None:
+    """``n`` has read its inputs: drop those it was the last reader of."""
+    for i in n.inputs:
+        uses[id(i)] -= 1
+        if uses[id(i)] == 0 and id(i) not in keep:
+            del vals[id(i)]
+
+
+def _fail(comm, at, exc) -> None:
+    """End every rank: ``at`` (a node, a fused group's failing member) raised ``exc``."""
+    comm.abort(f"lazyheat: rank {comm.rank} failed in {at.op} "
+               f"({at.aval.type_str()}) from {at.loc}: {type(exc).__name__}: {exc}")
+
+
+def _issue(n, k, vals, ctx, flight, watch) -> None:
+    """Step ``k``: post collective ``n`` (it completes at its wait step)."""
+    t0 = time.perf_counter()
+    if watch is not None:
+        watch.since, watch.node = t0, n
+    try:
+        pending = STARTS[n.op](n, [vals[id(i)] for i in n.inputs], ctx)
+    except Exception as exc:  # noqa: BLE001 - any failure must end every rank
+        _fail(ctx.comm, n, exc)
+    flight[id(n)] = (pending, t0, time.perf_counter() - t0)
+    if watch is not None:
+        watch.node = None
+    if tr.ACTIVE:
+        tr.instant(f"issue {n.op}", "issue", step=k)
+
+
+def _wait(n, k, flight, comm, watch, hook, profile, trace):
+    """Step ``k``: complete collective ``n``; its value. Its trace event spans its issue to
+    the end of this wait; the wait itself is a span of its own (category "wait")."""
+    pending, t_issue, issue_s = flight.pop(id(n))
+    t0 = time.perf_counter()
+    if watch is not None:
+        watch.since, watch.node = t0, n
+    try:
+        if tr.ACTIVE:
+            with tr.span(f"wait {n.op}", "wait", step=k, type=n.aval.type_str()):
+                value = pending.wait()
+        else:
+            value = pending.wait()
+    except Exception as exc:  # noqa: BLE001 - any failure must end every rank
+        _fail(comm, n, exc)
+    if watch is not None:
+        watch.node = None
+    if hook is not None:
+        hook(n, t_issue)
+    if profile is not None:
+        profile[id(n)] = issue_s + time.perf_counter() - t0
+    if trace and comm.rank == 0:
+        now = time.perf_counter()
+        print(f"lazyheat: {n.op:<14} {n.aval.type_str():<24} {(now - t0) * 1e3:8.3f} ms "
+              f"waited, {(now - t_issue) * 1e3:.3f} ms since its issue")
+    return value
 
 
 def _storage(v):

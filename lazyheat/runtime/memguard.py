@@ -218,26 +218,34 @@ def _estimate(outs) -> tuple:
     return got
 
 
-def check(outs, comm, limit_bytes, source="the limit given") -> None:
+def check(outs, comm, limit_bytes, source="the limit given", added=None) -> None:
     """Raise ``MemoryError`` when the plan ``outs`` needs more than ``limit_bytes`` on some
-    rank, beyond the user's data it reads (None: no limit). Pure: it reads global metadata
-    and its arguments only, so every rank given the same limit decides alike."""
+    rank, beyond the user's data it reads (None: no limit). ``added``: (bytes, rank) the
+    plan adds as it will run, when its steps are not the plain order (an overlapped
+    schedule's estimate, ``passes.schedule.added``); default the plain order's. Pure: it
+    reads global metadata and its arguments only, so every rank given the same limit
+    decides alike."""
     if limit_bytes is None or not outs:
         return
-    need, rank = _estimate(outs)
+    need, rank = _estimate(outs) if added is None else added
     if need > limit_bytes:
         peak = memory_peak(topo_order(outs), list(outs), rank)  # the details, for the text
-        raise MemoryError(message(peak, need, limit_bytes, source, comm.size))
+        text = message(peak, need, limit_bytes, source, comm.size)
+        plain = _estimate(outs)[0]
+        if added is not None and plain <= limit_bytes:
+            text += ("\nIts collectives overlap kernels, which holds their buffers longer; "
+                     f"without overlap it needs {_exact(plain)}: LAZYHEAT_OVERLAP=0 runs it.")
+        raise MemoryError(text)
 
 
-def check_plan(outs, comm, device) -> None:
+def check_plan(outs, comm, device, added=None) -> None:
     """The guard before a plan runs (the planner calls it): ``check`` with this rank's
     limit for ``device`` (``limit``). Plans on a planning-only communicator never run, so
     they are not checked here."""
     if isinstance(comm, FakeComm):
         return
     lim, source = limit(comm, device)
-    check(outs, comm, lim, source)
+    check(outs, comm, lim, source, added)
 
 
 def _fmt(b) -> str:

@@ -194,7 +194,7 @@ def _divergence_message(descs) -> str:
     hint = ""
     if len({d.split(" [plan ")[0] for d in descs}) == 1:
         hint = ("\n  (the same statement, but different plans: the ranks gave it different "
-                "constants, shapes or dtypes)")
+                "constants, shapes or dtypes, or run with different LAZYHEAT_OVERLAP)")
     return ("lazyheat: ranks diverged: they reached different collective steps, which would "
             "pair mismatched communication. Every rank must run the same lazyheat operations "
             "in the same order:\n" + "\n".join(lines) + hint +

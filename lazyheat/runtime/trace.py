@@ -10,7 +10,11 @@ clock with rank 0's, gathers the events on rank 0 and writes one JSON file in th
 - complete events (``"ph": "X"``) for planning (category ``planning``), every step the executor
   runs (``kernel``, ``fused`` or ``collective``; named by the op, with the value's type and the
   user's source line, and for a collective the bytes this rank receives), and the time a rank
-  waits for the others (``wait``, recorded by the sync module through ``span``).
+  waits for the others (``wait``, recorded by the sync module through ``span``);
+- for a collective overlapped with kernels (``passes/schedule.py``): its event spans its
+  issue to the end of its wait (args ``issued_at_step``, ``waited_at_step``), an instant
+  ``issue <op>`` (category ``issue``) marks the issue, and the wait itself is a
+  ``wait <op>`` span (category ``wait``).
 
 Off, tracing costs one check: ``span`` returns a shared null context manager, ``instant``
 returns at once, and the executor asks ``step_hook`` once per plan and, getting None, tests one
@@ -135,20 +139,28 @@ def stop(comm=None) -> str | None:
 
 
 # ---------------------------------------------------------------- the executor's steps
-def step_hook(order, comm):
+def step_hook(order, comm, spans=None):
     """The executor's per-step callback for one run of ``order`` on ``comm`` (a lazyheat
     communicator), called as ``hook(node, t0)`` right after the node's kernel, ``t0`` being
     the step's start in perf_counter seconds; or None when neither a trace is recorded nor a
-    progress bar shown, so the executor pays one ``is None`` test per step."""
+    progress bar shown, so the executor pays one ``is None`` test per step. ``spans``: for
+    each collective overlapped with kernels, by ``id``, the steps of its issue and its wait
+    (``passes.schedule``); the executor reports it at its wait with ``t0`` its issue, so its
+    event spans issue to wait and names both steps."""
     bar = progress.start(order, comm)
     bar_step = None if bar is None else bar.step
     if not ACTIVE:
         return bar_step
     rank = comm.rank
+    spans = spans or {}
 
     def record(n, t0):
         t1 = perf_counter()
-        _EVENTS.append(("X", n.op, _category(n), t0, t1 - t0, _step_args(n, rank)))
+        args = _step_args(n, rank)
+        span = spans.get(id(n))
+        if span is not None:
+            args["issued_at_step"], args["waited_at_step"] = span
+        _EVENTS.append(("X", n.op, _category(n), t0, t1 - t0, args))
         if bar_step is not None:
             bar_step(n, t0)
 

@@ -21,8 +21,13 @@ def _arrays():
 
 
 def _expected_collectives(arrays) -> list:
-    """Per rank, the (op, bytes received) of the plan's collectives in execution order."""
-    comms = [n for n in topo_order(lh.plan(*arrays).outputs) if n.op in ops.COLLECTIVES]
+    """Per rank, the (op, bytes received) of the plan's collectives in execution order: where
+    each starts (its issue, for one overlapped with kernels: its event spans issue to wait)."""
+    plan = lh.plan(*arrays)
+    order = topo_order(plan.outputs)
+    if plan.schedule is not None:
+        order = [n for kind, n in plan.schedule.resolve(order) if kind != "wait"]
+    comms = [n for n in order if n.op in ops.COLLECTIVES]
     return [[(n.op, 0 if is_free(n) else comm_bytes_per_rank(n)[r]) for n in comms]
             for r in range(SIZE)]
 
