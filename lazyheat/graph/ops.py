@@ -44,6 +44,7 @@ FUSABLE = frozenset(n for n, d in OPS.items() if d.fusion is Fusion.MEMBER)
 CLOSERS = frozenset(n for n, d in OPS.items() if d.fusion is Fusion.CLOSER)
 # collectives of reductions whose small states may share one all-gather
 BATCHABLE = frozenset(n for n in COLLECTIVES if OPS[n].comm.batchable)
+NONBLOCKING = frozenset(n for n in COLLECTIVES if OPS[n].comm.nonblocking)
 USER_DATA = frozenset(n for n, d in OPS.items() if d.user_data)
 VIEWS = frozenset(n for n, d in OPS.items() if d.view)
 DATA_DEPENDENT = frozenset(n for n, d in OPS.items() if d.data_dependent)

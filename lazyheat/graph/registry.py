@@ -75,6 +75,8 @@ class CommRule:
     # ``cost(node) -> graph.commcost.CommCost`` (algorithm, rounds, bytes), when the default
     # read off ``kind`` and ``recv_bytes`` does not describe it
     cost: Callable | None = None
+    # the runtime has a non-blocking form (issue now, wait later: ``passes/schedule.py``)
+    nonblocking: bool = False
 
 
 @dataclass(frozen=True)

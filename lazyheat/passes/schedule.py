@@ -51,14 +51,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..graph import ops
 from ..graph.cost import comm_bytes, is_free, rank_bytes, running_bytes
 from ..graph.ops import COLLECTIVES, USER_DATA, VIEWS
 from ..graph.traverse import topo_order
 
-# collectives whose runtime kernels have a non-blocking form (``runtime/kernels/nonblocking``
-# registers one start function for each; a test keeps the two in step)
-NONBLOCKING = frozenset({"allreduce", "allgather", "batch_allgather", "redistribute",
-                         "reduce_scatter"})
+# collectives whose runtime kernels have a non-blocking form (``CommRule.nonblocking`` in the
+# registry; ``runtime/kernels/nonblocking`` registers one start function for each, and a
+# test keeps the two in step)
+NONBLOCKING = ops.NONBLOCKING
 MAX_IN_FLIGHT = 4   # collectives in flight at once (each holds its buffers)
 COVER = 4.0         # a wait is deferred until the work since the issue is COVER x its transfer
 MEMORY_SLACK = 0.25  # a schedule may raise the estimated peak by at most this fraction
