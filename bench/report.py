@@ -227,7 +227,9 @@ def write(out: Path, publish: Path | None = None) -> Path:
     md += ["## Per-operation overhead", "",
            "10-operation graph on 1000-element arrays, repeated; microseconds per operation. "
            "lazyheat: build = building the graph only; cold = build + plan + run of a graph "
-           "of a new shape each time; warm = the same graph again (what the tables time).", ""]
+           "of a new shape each time; warm = the same graph again (what the tables time). "
+           "Small call: ``((a * 2 + 1) - a).sum()`` on 10 elements to a Python float, "
+           "microseconds per call; new shape (lazyheat) = a new length each call.", ""]
     body = []
     for r in ranks:
         for c in configs:
@@ -237,9 +239,10 @@ def write(out: Path, publish: Path | None = None) -> Path:
             e = x.get("extra", {})
             per = x["seconds"] / e.get("ops", 1) * 1e6
             body.append([c, r, f"{per:.1f}"] + [f"{e[k]:.1f}" if k in e else "" for k in
-                        ("build_us_per_node", "cold_us_per_node", "warm_us_per_node")])
+                        ("build_us_per_node", "cold_us_per_node", "warm_us_per_node",
+                         "call_us", "new_shape_call_us")])
     md += _table(["library", "R", "us/op (timed)", "build us/node", "cold us/node",
-                  "warm us/node"], body)
+                  "warm us/node", "small call us", "small call, new shape us"], body)
     md += _overlap(index, configs, ranks)
     md += ["## Peak RSS per process (MiB)", "",
            "Largest over the ranks or Dask workers; includes data generation"

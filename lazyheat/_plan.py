@@ -146,7 +146,7 @@ def schedule_of(outs):
     early and waited for late, kernels between (``passes/schedule.py``); None when nothing
     overlaps (one rank included), or with ``LAZYHEAT_OVERLAP=0``. Made once per plan from
     global metadata, so every rank runs the same steps."""
-    if not outs or not overlap.enabled() or outs[0].aval.comm.size == 1:
+    if not outs or outs[0].aval.comm.size == 1 or not overlap.enabled():
         return None
     s = scheduled(outs)[0]
     return s if s.spans else None

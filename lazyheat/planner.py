@@ -33,7 +33,7 @@ from .passes.schedule import enabled as overlap_enabled
 from .runtime import comm as cm
 from .runtime import kernels as K
 from .runtime import memguard, sync
-from .runtime.executor import execute, guarded
+from .runtime.executor import execute, guarded, prepare
 from .runtime.trace import span as trace_span
 
 __all__ = ["Plan", "PlanText", "STAGES", "plan", "compute", "explain", "estimate", "comm_bytes",
@@ -56,53 +56,68 @@ def _template(nodes, history=False):
 
     Materialized results count as data leaves (their history is not walked), except, with
     ``history``, outputs that ``explain(analyze=True)`` computed: their plan stays visible.
-    The key holds global metadata only, with each data leaf replaced by its param number."""
-    eff = {}
+    The key holds global metadata only, with each data leaf replaced by its param number.
+    The walk is ``topo_order``'s (depth-first in input order), done inline: every compute
+    makes it, so each node's stand-in (its materialized leaf) is looked up once and its key
+    entry made as it is placed."""
+    stand = {}  # id(node) -> the node standing for it: itself or its materialized leaf
     if history:
         nodes = [_core.ANALYZED.get(n, n) for n in nodes]
-        eff = {id(n): n for n in nodes}
+        stand = {id(n): n for n in nodes}
+    materialized = _core.MATERIALIZED
 
-    def leaf_or(n):
-        e = eff.get(id(n))
-        if e is None:
-            m = _core.MATERIALIZED.get(n)
-            e = eff[id(n)] = n if m is None else m
+    def resolve(n):
+        e = stand.get(id(n))
+        if e is None:  # data leaves are never materialized: no weak-dict lookup for them
+            e = stand[id(n)] = n if n.op == "data" else materialized.get(n, n)
         return e
 
-    order = topo_order([leaf_or(n) for n in nodes],
-                       lambda node: tuple(leaf_or(i) for i in node.inputs))
-    pos = {id(node): k for k, node in enumerate(order)}
-
-    key, params, new, breaks = [], [], {}, []
-    for node in order:
-        if node.op in DATA_DEPENDENT:
+    order, pos, seen = [], {}, set()
+    key, params, new, breaks = [], [], [], []
+    stack = [(resolve(n), None) for n in reversed(nodes)]
+    while stack:
+        node, ins = stack.pop()
+        if ins is None:  # first visit: place its inputs first
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            ins = tuple([resolve(i) for i in node.inputs])
+            stack.append((node, ins))
+            for i in reversed(ins):
+                if id(i) not in seen:
+                    stack.append((i, None))
+            continue
+        op = node.op
+        pos[id(node)] = len(order)
+        order.append(node)
+        if op in DATA_DEPENDENT:
             breaks.append(node)
-        if node.op == "data":
+        if op == "data":
             key.append(("$", len(params), node.aval.struct()))
-            new[id(node)] = Node("param", (), {"index": len(params)}, node.aval, node.loc)
+            new.append(len(params))
             params.append(node.attr("buf"))
             continue
-        ins = [leaf_or(i) for i in node.inputs]
-        key.append((node.op, canonical(node.attrs), node.aval.struct(),
-                    tuple(pos[id(i)] for i in ins)))
-        new[id(node)] = None if not ins else tuple(id(i) for i in ins)
-    outs = tuple(pos[id(leaf_or(n))] for n in nodes)
+        where = tuple([pos[id(i)] for i in ins])
+        key.append((op, canonical(node.attrs), node.aval.struct(), where))
+        new.append(where if ins else None)
+    outs = tuple(pos[id(resolve(n))] for n in nodes)
     return (tuple(key), outs), order, new, params, breaks
 
 
 def _build(order, new, out_positions) -> list:
-    """Logical nodes over ``param`` leaves, from a template walk."""
-    built = {}
-    for node in order:
-        spec = new[id(node)]
-        if isinstance(spec, Node):
-            built[id(node)] = spec
-        elif spec is None:
-            built[id(node)] = node  # a leaf without data (full, random, arange, ...)
+    """Logical nodes over ``param`` leaves, from a template walk: ``new[k]`` says what
+    ``order[k]`` becomes (a param number, None for a leaf without data, or the positions
+    of its inputs)."""
+    built = []
+    for node, spec in zip(order, new):
+        if spec is None:
+            built.append(node)  # a leaf without data (full, random, arange, ...)
+        elif type(spec) is int:
+            built.append(Node("param", (), {"index": spec}, node.aval, node.loc))
         else:
-            built[id(node)] = Node(node.op, tuple(built[i] for i in spec), node.attrs,
-                                   node.aval, node.loc)
-    return [built[id(order[i])] for i in out_positions]
+            built.append(Node(node.op, tuple(built[i] for i in spec), node.attrs,
+                              node.aval, node.loc))
+    return [built[i] for i in out_positions]
 
 
 def _debug_level() -> int:
@@ -160,8 +175,10 @@ def physical_plan(arrays) -> list:
 
 
 def _cached(arrays):
-    """(physical outputs, notes, data buffers) for ``arrays``, from the cache when the same
-    template was planned before."""
+    """(physical outputs, notes, data buffers, fingerprint, breaks, programs) for
+    ``arrays``, from the cache when the same template was planned before. ``programs``
+    holds the executor's ``Program`` of the plan by schedule (``_program``); it lives and
+    goes with the cache entry."""
     key, order, new, params, breaks = _template([a._node for a in arrays])
     comm = arrays[0].comm
     ck = (key, id(comm))
@@ -170,17 +187,18 @@ def _cached(arrays):
     if hit is not None and hit[0] is comm:
         _CACHE.move_to_end(ck)
         _STATS["hits"] += 1
-        return hit[1], hit[2], params, hit[3], breaks
+        return hit[1], hit[2], params, hit[3], breaks, hit[4]
     _STATS["misses"] += 1
     with trace_span("plan", "planning", stage="physical"):
         outs, notes = run_passes(_build(order, new, key[1]))
     # only ranks that compare plans need the fingerprint (one rank: no walk, no key repr)
     fp = _fingerprint(key, outs) if comm.size > 1 else (None, None)
+    programs = {}
     if use_cache:
-        _CACHE[ck] = (comm, outs, notes, fp)
+        _CACHE[ck] = (comm, outs, notes, fp, programs)
         if len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
-    return outs, notes, params, fp, breaks
+    return outs, notes, params, fp, breaks, programs
 
 
 def _fingerprint(key, outs) -> tuple:
@@ -213,15 +231,16 @@ def compute(*arrays):
     todo = [a for a in arrays if not a.is_materialized]
     if todo:
         _core.check_same(todo, "compute")
-        outs, notes, params, fp, breaks = _cached(todo)
+        outs, notes, params, fp, breaks, programs = _cached(todo)
         if predicted.ACTIVE is not None:  # the time model's counter (off: this test only)
             predicted.ACTIVE.add_plan(outs)
         comm = todo[0].comm
         _handshake(comm, fp, todo, params)
-        if _debug_level() >= 1 and comm.rank == 0 and \
+        debug = _debug_level()
+        if debug >= 1 and comm.rank == 0 and \
                 (fp[1] if fp[1] is not None else _communicates(outs)):
             print(format_plan(outs, notes, [break_note(n) for n in breaks]))
-        _run(todo, outs, params)
+        _run(todo, outs, params, programs=programs, debug=debug)
     return tuple(arrays)
 
 
@@ -258,7 +277,7 @@ def _describe(arrays, plan_digest) -> str:
             f"[plan {plan_digest[0] & 0xffffffff:08x}]")
 
 
-def _run(todo, outs, params, profile=None):
+def _run(todo, outs, params, profile=None, programs=None, debug=None):
     comm = todo[0].comm
     dev = _core.torch_device(todo[0].device, comm)
     sched = schedule_of(outs)
@@ -266,11 +285,24 @@ def _run(todo, outs, params, profile=None):
     # collective's buffers from its issue to its wait: its own estimate is compared
     memguard.check_plan(outs, comm, dev, None if sched is None else scheduled(outs)[1])
     values = execute(outs, comm, dev, [b.value for b in params], profile,
-                     trace=_debug_level() >= 2, schedule=sched)
+                     trace=(_debug_level() if debug is None else debug) >= 2, schedule=sched,
+                     program=_program(programs, outs, comm, sched))
     for a, v in zip(todo, values):
         leaf = Node("data", (), {"buf": Buffer(v)}, a.aval, a._node.loc)
         _core.MATERIALIZED[a._node] = leaf
         a._node = leaf
+
+
+def _program(programs, outs, comm, sched):
+    """The executor's ``Program`` for ``outs`` run with ``sched`` (None: the plain order),
+    made once per cached plan and schedule: ``programs`` is the plan's cache entry's."""
+    if programs is None:
+        return None
+    key = id(sched) if sched is not None else None  # the schedule is cached with the plan
+    prog = programs.get(key)
+    if prog is None or prog.schedule is not sched:
+        prog = programs[key] = prepare(outs, comm.size, sched)
+    return prog
 
 
 def explain(*arrays, stage="physical", format="text", analyze=False,  # noqa: A002
@@ -303,13 +335,13 @@ def explain(*arrays, stage="physical", format="text", analyze=False,  # noqa: A0
             raise ValueError("analyze=True runs the plan: world_size must be the actual one")
         if stage != "physical":
             raise ValueError("analyze=True measures the physical plan: use stage='physical'")
-        outs, notes, params, fp, breaks = _cached(arrays)
+        outs, notes, params, fp, breaks, programs = _cached(arrays)
         p = Plan(outs, "physical", notes, params, arrays[0].comm,
                  [break_note(n) for n in breaks])
         _handshake(arrays[0].comm, (fp[0], True), arrays, params)  # analyze gathers: always
         profile = {}
         logical = [a._node for a in arrays]
-        _run(arrays, outs, params, profile)
+        _run(arrays, outs, params, profile, programs)
         for a, node in zip(arrays, logical):
             _core.ANALYZED[a._node] = node  # lh.plan(a) still shows what analyze ran
         p.measured = _gather_profile(p, profile)

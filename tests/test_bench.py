@@ -67,6 +67,11 @@ def test_bench_tiny(tmp_path, monkeypatch, bench):
     assert "## Extra peak memory per rank over the inputs" in text
     assert "## Peak RSS per process (MiB)" in text
     assert "## Overlap of communication and compute" in text
+    # the small call beside NumPy's: warm and, for lazyheat, a new shape each call
+    small = {r["config"]: r["extra"] for r in rows if r["workload"] == "overhead"}
+    assert small["numpy"]["call_us"] > 0 and small["lazyheat"]["call_us"] > 0
+    assert small["lazyheat"]["new_shape_call_us"] > 0
+    assert "small call, new shape us" in text
 
 
 def test_workload_tolerance(bench):

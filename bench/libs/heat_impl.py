@@ -12,7 +12,7 @@ import torch
 
 from .. import data
 from ..common import Case
-from .numpy_impl import lasso_checksum, overhead_chain, overlap_reduction
+from .numpy_impl import call_us, lasso_checksum, overhead_chain, overlap_reduction, small_call
 
 MISSING = {"bandwidth": "measured with torch (the same kernels)",
            "cg": "ht.linalg.cg takes a dense matrix only, not an operator: the n x n matrix "
@@ -131,7 +131,10 @@ def overhead(ctx, p):
         for _ in range(p["reps"]):
             s = overhead_chain(a, b, ht.abs, ht.sqrt).sum().item()
         return s
-    return Case(run, float, extra=lambda r: {"ops": 10 * p["reps"]}, notes="eager calls")
+    small = ht.array(np.arange(10.0))
+    return Case(run, float, extra=lambda r: {
+        "ops": 10 * p["reps"], "call_us": call_us(lambda: small_call(small).item(),
+                                                  p["reps"])}, notes="eager calls")
 
 
 def _vector(ctx, p, make):

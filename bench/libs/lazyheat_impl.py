@@ -20,7 +20,7 @@ from lazyheat.runtime import sync
 
 from .. import data
 from ..common import Case
-from .numpy_impl import lasso_checksum, overhead_chain, overlap_reduction
+from .numpy_impl import call_us, lasso_checksum, overhead_chain, overlap_reduction, small_call
 
 MISSING = {"bandwidth": "measured with torch (the same kernels)"}
 
@@ -230,7 +230,17 @@ def overhead(ctx, p):
             else:
                 os.environ["LAZYHEAT_CHECK"] = previous
         us = 1e6 / (reps * nodes)
-        return {"ops": reps * nodes, "build_us_per_node": build * us,
+        # the small call (3 operations and a sum on 10 elements): warm, and a new length
+        # each call (a plan template of a new shape: planned again)
+        small = [lh.array(np.arange(10.0))]
+        warm_call = call_us(lambda: small_call(small[0]).item(), reps)
+        lengths = iter(range(11, 11 + 5 * reps))
+
+        def new_shape(_):
+            small[0] = lh.array(np.arange(float(next(lengths))))
+        new_call = call_us(lambda: small_call(small[0]).item(), reps, new_shape)
+        return {"ops": reps * nodes, "call_us": warm_call, "new_shape_call_us": new_call,
+                "build_us_per_node": build * us,
                 "cold_us_per_node": cold * us, "warm_us_per_node": warm * us,
                 "handshake_us_per_compute": alone * 1e6 / reps,
                 "unchecked_warm_us_per_node": unchecked * us}

@@ -10,6 +10,8 @@ NumPy's elementwise loops are single-threaded whatever ``OMP_NUM_THREADS`` says;
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .. import data
@@ -133,12 +135,39 @@ def overlap(ctx, p):
 
 def overhead(ctx, p):
     a, b = data.overhead_inputs(p)
+    small = np.arange(10.0)
 
     def run():
         for _ in range(p["reps"]):
             s = overhead_chain(a, b, np.abs, np.sqrt).sum()
         return s
-    return Case(run, float, extra=lambda r: {"ops": 10 * p["reps"]})
+    return Case(run, float, extra=lambda r: {
+        "ops": 10 * p["reps"], "call_us": call_us(lambda: float(small_call(small)),
+                                                  p["reps"])})
+
+
+def small_call(a):
+    """The small call: three elementwise operations and a sum (of 10 elements, in the
+    overhead workload), what one call costs when there is almost no data."""
+    return ((a * 2 + 1) - a).sum()
+
+
+def call_us(call, reps, new=None) -> float:
+    """Microseconds per ``call()``, the least of three rounds of ``reps`` calls (after one
+    untimed call). ``new(i)``, when given, is called before call ``i`` (untimed) to give it
+    fresh inputs."""
+    call()
+    best = float("inf")
+    for _ in range(3):
+        spent = 0.0
+        for i in range(reps):
+            if new is not None:
+                new(i)
+            t0 = time.perf_counter()
+            call()
+            spent += time.perf_counter() - t0
+        best = min(best, spent)
+    return best / reps * 1e6
 
 
 def overhead_chain(a, b, abs_, sqrt):

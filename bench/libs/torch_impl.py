@@ -7,7 +7,7 @@ import torch
 
 from .. import data
 from ..common import Case
-from .numpy_impl import overhead_chain
+from .numpy_impl import call_us, overhead_chain, small_call
 
 MISSING = {"lasso": "torch has no Lasso",
            "gaussian_nb": "torch has no classifiers (scikit-learn is the reference)",
@@ -84,7 +84,10 @@ def overhead(ctx, p):
         for _ in range(p["reps"]):
             s = overhead_chain(a, b, torch.abs, torch.sqrt).sum().item()
         return s
-    return Case(run, float, extra=lambda r: {"ops": 10 * p["reps"]})
+    small = torch.arange(10.0, dtype=torch.float64)
+    return Case(run, float, extra=lambda r: {
+        "ops": 10 * p["reps"], "call_us": call_us(lambda: small_call(small).item(),
+                                                  p["reps"])})
 
 
 def bandwidth(ctx, p):

@@ -61,8 +61,69 @@ def guarded(comm: cm.Comm, what: str, fn, *args):
         comm.abort(f"lazyheat: rank {comm.rank} failed in {what}: {type(exc).__name__}: {exc}")
 
 
+@dataclass(frozen=True, eq=False)
+class Program:
+    """What ``execute`` derives from a plan alone, made once per cached plan (the planner
+    keeps it beside the plan, so it goes when the plan leaves the cache): the steps, the
+    values each step drops, the parts shared between nodes, which nodes may overwrite an
+    input. Global metadata only: every rank's program is the same.
+
+    A run of a cached plan on small data is dominated by such bookkeeping: before, a warm
+    3-op compute on 10 elements spent about a third of the executor's time re-deriving it
+    (topological order, use counts, part keys) on every call."""
+
+    outputs: tuple
+    order: tuple  # the nodes run, in order (a collective once, at its wait)
+    steps: tuple | None  # (kind, node) for an overlapped schedule, else None
+    spans: dict | None  # overlapped collectives by id: (issue step, wait step)
+    frees: tuple  # per step (of ``steps``, else of ``order``): ids of the values it drops
+    keep: frozenset  # ids of the outputs: never dropped
+    part_uses: dict  # shared computation key -> nodes taking a part of it
+    part_outs: dict  # key -> the "out" attrs taken of it
+    donating: frozenset  # ids of the nodes that may overwrite a dying input
+    schedule: object = None  # the schedule it was made for (None: the plain order)
+
+
+def prepare(outputs, comm_size: int, schedule=None) -> Program:
+    """The ``Program`` running physical ``outputs`` on ``comm_size`` ranks with
+    ``schedule`` (see ``execute``)."""
+    outputs = tuple(outputs)
+    order = topo_order(outputs)
+    steps = spans = None
+    if schedule is not None and schedule.spans and comm_size > 1:
+        # the schedule numbers nodes by their place in topo_order(outputs)
+        spans = {id(order[i]): span for i, span in schedule.spans.items()}
+        steps = tuple(schedule.resolve(order))
+        order = [n for kind, n in steps if kind != "issue"]
+    keep = frozenset(id(o) for o in outputs)
+    uses = use_counts(order)
+    frees = []
+    # a value is dropped once its last reader ran (a collective reads its inputs until
+    # its wait: an issue step drops nothing)
+    for step in steps if steps is not None else order:
+        n = step if steps is None else step[1]
+        dead = []
+        if steps is None or step[0] != "issue":
+            for i in n.inputs:
+                uses[id(i)] -= 1
+                if uses[id(i)] == 0 and id(i) not in keep:
+                    dead.append(id(i))
+        frees.append(tuple(dead))
+    part_uses, part_outs = Counter(), {}
+    for n in order:
+        key_of = K.PART_KEYS.get(n.op)
+        if key_of is not None:
+            key = key_of(n)
+            part_uses[key] += 1
+            part_outs.setdefault(key, set()).add(n.attr("out"))
+    donating = frozenset(id(n) for n in order if (n.op == "fused" and n.attr("closer") is None)
+                         or n.op in K.DONATES)
+    return Program(outputs, tuple(order), steps, spans, tuple(frees), keep, dict(part_uses),
+                   part_outs, donating, schedule)
+
+
 def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
-            trace=False, schedule=None) -> list:
+            trace=False, schedule=None, program=None) -> list:
     """Run the physical graph reachable from ``outputs``; return their local values.
 
     ``params[i]`` is the local tensor behind ``param`` leaf i (data the user holds: never
@@ -70,29 +131,21 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
     an overlapped collective: its issue and its wait, the time this rank spent on it);
     ``trace`` prints each step's time on rank 0 (the planner sets it at LAZYHEAT_DEBUG=2).
     ``schedule``: the steps to run (``passes.schedule.Schedule``; None, or one that
-    overlaps nothing or runs on one rank: the plain order, every collective blocking)."""
+    overlaps nothing or runs on one rank: the plain order, every collective blocking).
+    ``program``: ``prepare(outputs, comm.size, schedule)`` made before (the planner keeps
+    one per cached plan); made here when None."""
     if isinstance(comm, cm.FakeComm):
         raise RuntimeError(f"cannot compute on {comm!r}: it only plans; use it with explain()")
-    order = topo_order(outputs)
-    steps = spans = None
-    if schedule is not None and schedule.spans and comm.size > 1:
-        # the schedule numbers nodes by their place in topo_order(outputs)
-        spans = {id(order[i]): span for i, span in schedule.spans.items()}
-        steps = schedule.resolve(order)
-        order = [n for kind, n in steps if kind != "issue"]
-    uses = use_counts(order)
-    keep = {id(o) for o in outputs}
+    if program is None:
+        program = prepare(outputs, comm.size, schedule)
+    order, steps, frees = program.order, program.steps, program.frees
     ctx = Context(comm, torch.device(device), tuple(params))
-    for n in order:
-        key_of = K.PART_KEYS.get(n.op)
-        if key_of is not None:
-            key = key_of(n)
-            ctx.part_uses[key] += 1
-            ctx.part_outs.setdefault(key, set()).add(n.attr("out"))
+    if program.part_uses:  # kernels count the parts down: a copy per run
+        ctx.part_uses, ctx.part_outs = Counter(program.part_uses), program.part_outs
     kernels = K.KERNELS
     vals = {}
     # a trace or a progress bar sees each step; None (one test per step) when both are off
-    hook = step_hook(order, comm, spans)
+    hook = step_hook(order, comm, program.spans)
     # the watchdog ends the job when one collective waits past LAZYHEAT_TIMEOUT (a rank
     # died or hangs); local kernels are never timed out, however long they take
     watch = sync.WATCH if comm.size > 1 else None
@@ -100,6 +153,8 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
         sync.start_watchdog(comm)
     # collectives in flight: id -> (Pending, issue time, seconds its issue took)
     flight = {}
+    timed = hook is not None or profile is not None or trace or watch is not None
+    t0 = 0.0
     # Memory planning: a fused kernel whose output spans several chunks may overwrite an
     # input at its last use, when no live value and no user data shares that buffer.
     for k, step in enumerate(steps if steps is not None else order):
@@ -112,13 +167,15 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
                     _issue(n, k, vals, ctx, flight, watch)
                     continue
                 vals[id(n)] = _wait(n, k, flight, comm, watch, hook, profile, trace)
-                _release(n, uses, keep, vals)
+                for i in frees[k]:
+                    del vals[i]
                 continue
-        t0 = time.perf_counter()
+        if timed:
+            t0 = time.perf_counter()
         if watch is not None:
             watch.since, watch.node = t0, (n if n.op in COLLECTIVES else None)
-        if (n.op == "fused" and n.attr("closer") is None) or n.op in K.DONATES:
-            ctx.donated = _donatable(n, vals, uses, keep, params, order)
+        if id(n) in program.donating:
+            ctx.donated = _donatable(n, vals, frees[k], params, order)
         try:
             vals[id(n)] = kernels[n.op](n, [vals[id(i)] for i in n.inputs], ctx)
         except Exception as exc:  # noqa: BLE001 - any failure must end every rank
@@ -133,21 +190,14 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
         if trace and comm.rank == 0:
             print(f"lazyheat: {n.op:<14} {n.aval.type_str():<24} "
                   f"{(time.perf_counter() - t0) * 1e3:8.3f} ms")
-        _release(n, uses, keep, vals)
+        for i in frees[k]:
+            del vals[i]
         if flight:  # progress for the collectives in flight (a local call each)
             for pending, _, _ in flight.values():
                 pending.test()
     if watch is not None:
         watch.node = None
     return [vals[id(o)] for o in outputs]
-
-
-def _release(n, uses, keep, vals) -> None:
-    """``n`` has read its inputs: drop those it was the last reader of."""
-    for i in n.inputs:
-        uses[id(i)] -= 1
-        if uses[id(i)] == 0 and id(i) not in keep:
-            del vals[id(i)]
 
 
 def _fail(comm, at, exc) -> None:
@@ -206,15 +256,16 @@ def _storage(v):
     return None
 
 
-def _donatable(n, vals, uses, keep, params, order) -> tuple:
-    """Indices of ``n``'s inputs whose buffers die here and are shared with nothing alive
-    (no other value, no user data). Only worth checking for outputs of several chunks."""
+def _donatable(n, vals, dies, params, order) -> tuple:
+    """Indices of ``n``'s inputs whose buffers die here (``dies``: the ids of the values
+    dropped after ``n``) and are shared with nothing alive (no other value, no user data).
+    Only worth checking for outputs of several chunks."""
     chunk = F.chunk_elements()
     if chunk <= 0 or n.aval.size < 2 * chunk:
         return ()
     cands = []
     for k, i in enumerate(n.inputs):
-        if uses[id(i)] == 1 and id(i) not in keep and n.inputs.count(i) == 1 and \
+        if id(i) in dies and n.inputs.count(i) == 1 and \
                 i.op not in USER_DATA:
             ptr = _storage(vals[id(i)])
             if ptr is not None:
