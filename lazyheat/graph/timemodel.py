@@ -16,7 +16,7 @@ Python loop and a kernel launch):
 - a step whose result is larger than ``MMAP_BYTES`` also pays for fresh memory: the C
   allocator maps such buffers anew every time, and the kernel then faults every page in on
   first touch (``alloc``; ``alloc_huge`` where the runtime asks for transparent huge pages:
-  fused groups, fills and collectives, ``runtime/memory.py``);
+  fused groups, matrix products, fills and collectives, ``runtime/memory.py``);
 - on a machine with fewer cores than ranks (``Network.cores``), ranks share cores: every
   time is scaled by (ranks + background) / cores, where ``background`` counts the busy
   processes besides the ranks that calibrate found (a shared machine), so that every rank
@@ -295,13 +295,13 @@ def comm_seconds(c: CommCost, net: Network, k: Kernels) -> float:
 
 def _fresh_memory(node, k: Kernels) -> float:
     """Seconds to fault in a result too large for the allocator to reuse (``MMAP_BYTES``):
-    huge pages for the buffers the runtime allocates itself (fused groups, fills,
-    collectives), 4 KiB pages for torch's own."""
+    huge pages for the buffers the runtime allocates itself (fused groups, matrix products,
+    fills, collectives), 4 KiB pages for torch's own."""
     nbytes = local_bytes(node.aval)
     if nbytes < MMAP_BYTES or moves_nothing(node):
         return 0.0
     d = opdef(node.op)
-    huge = node.op == "fused" or d.group in (Group.LEAF, Group.COLLECTIVE)
+    huge = node.op in ("fused", "matmul") or d.group in (Group.LEAF, Group.COLLECTIVE)
     return nbytes / (k.alloc_huge if huge else k.alloc)
 
 

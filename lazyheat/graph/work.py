@@ -220,6 +220,7 @@ BY_OP = {
     "take": _out_bytes("gather"), "take_along": _out_bytes("gather"),
     "put": _in_out_bytes("gather"),
     "scan_add": _in_out_bytes("ewise"),
+    "scan_carry": _out_bytes("copy"),  # the block's last running value: one row
     "mask_count": _in_bytes("reduce"), "mask_select": _in_bytes("select"),
 }
 
