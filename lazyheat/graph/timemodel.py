@@ -324,8 +324,10 @@ def step_time(node, net: Network, k: Kernels, scale: float = 1.0,
     fresh = _fresh_memory(node, k)
     if node.op in COLLECTIVES:
         c = comm_cost(node)
-        secs = k.step_s + comm_seconds(c, net, k) + _packing(node, c, k) + fresh
-        return StepTime(node, scale * secs, "comm", (), c)
+        w = tuple(work(node))  # the local work some collectives do (a sample sort's sort)
+        secs = k.step_s + comm_seconds(c, net, k) + _packing(node, c, k) + fresh + \
+            sum(amount / k.throughput(cls) for cls, amount in w)
+        return StepTime(node, scale * secs, "comm", w, c)
     key = shared_key(node)
     if key is not None and shared is not None:
         if key in shared:  # another part of a computation already counted

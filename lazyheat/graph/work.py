@@ -199,8 +199,20 @@ def _nothing(node) -> list:
     return []
 
 
-# per op (not collectives: those cost what commcost says); ops not named here fall back
-# on their group below
+def _samplesort(node) -> list:
+    """The local work of a sample sort (its collective step sorts too): the block sorted,
+    the received pieces merged (about a balanced block, log2 p runs), and both copied."""
+    a = node.inputs[0].aval
+    n = local_elements(a)
+    p = a.comm.size
+    return [("sort", n * math.log2(max(n, 2)) + n * math.log2(max(p, 2))),
+            ("copy", 2 * local_bytes(node.aval))]
+
+
+# per op; ops not named here fall back on their group below. A collective costs what
+# commcost says for its messages; the collectives named here also compute locally (a sample
+# sort sorts and merges, routed takes gather and scatter, counts of unique values scan),
+# which the time model adds to their step.
 BY_OP = {
     "fused": _fused,
     "unbatch": _nothing,
@@ -222,6 +234,10 @@ BY_OP = {
     "scan_add": _in_out_bytes("ewise"),
     "scan_carry": _out_bytes("copy"),  # the block's last running value: one row
     "mask_count": _in_bytes("reduce"), "mask_select": _in_bytes("select"),
+    "samplesort": _samplesort,
+    "unique_count": _in_bytes("reduce"), "unique_inverse": _in_out_bytes("gather"),
+    "take_routed": _in_out_bytes("gather"), "take_along_routed": _in_out_bytes("gather"),
+    "put_routed": _in_out_bytes("gather"),
 }
 
 # Ops whose nodes are parts of one computation (a factorization's Q and R, U, S and Vh):
@@ -262,7 +278,8 @@ def moves_nothing(node) -> bool:
 
 def work(node) -> list:
     """``[(class, amount), ...]``: what ``node`` computes on the busiest rank, by class of
-    ``CLASSES``; ``[]`` for the user's data, views and collectives."""
+    ``CLASSES``; ``[]`` for the user's data and views; for a collective, only the local
+    work it does besides its messages (``BY_OP``)."""
     if moves_nothing(node):
         return []
     rule = BY_OP.get(node.op) or BY_GROUP[opdef(node.op).group]
