@@ -304,23 +304,24 @@ def _alltoallv(comm: Comm, send_pieces, recv_shapes, dtype):
     return out, recv
 
 
-def redistribute(comm: Comm, t: torch.Tensor, shape, src, dst, src_starts=None) -> torch.Tensor:
-    """Move a local block from layout ``src`` to ``dst`` (each ``(split, counts)``).
-
-    R -> S: keep this rank's slice (no communication). S -> R: all-gather. S(k) -> S(k) with
-    other counts: all-to-all of only the rows whose owner changes. S(k) -> S(j): all-to-all.
-    """
+def redistribute_moves(comm: Comm, t: torch.Tensor, shape, src, dst, src_starts=None):
+    """How this rank's block ``t`` moves from layout ``src`` to ``dst`` (each ``(split,
+    counts)``), shared by the blocking (``redistribute``) and the posted
+    (``nbcomm.start_redistribute``) forms: ``("local", value)`` (no message: one rank, an
+    unchanged replicated value, or R -> S, this rank's slice), ``("allgather", axis,
+    counts)`` (S -> R), or ``("alltoall", send pieces, receive shapes, order, axis)``: S(k)
+    -> S(k) with other counts moves only the rows whose owner changes, S(k) -> S(j) the
+    blocks; the received pieces are joined along ``axis`` in ``order`` (by position)."""
     (ss, sc), (ds, dc) = src, dst
     r, p = comm.rank, comm.size
     if p == 1:
-        return t  # one block holds everything, whatever the split
+        return ("local", t)  # one block holds everything, whatever the split
     if ds is None:
-        return t if ss is None else allgather_axis(comm, t, ss, sc)
+        return ("local", t) if ss is None else ("allgather", ss, sc)
     do = offsets(dc)
     if ss is None:
-        return t.narrow(ds, do[r], dc[r])
+        return ("local", t.narrow(ds, do[r], dc[r]))
     so = src_starts or offsets(sc)
-    dev = t.device
     if ss == ds:
         m = transfer_matrix(sc, dc, src_starts)
         send = []
@@ -332,17 +333,27 @@ def redistribute(comm: Comm, t: torch.Tensor, shape, src, dst, src_starts=None) 
             shp = list(t.shape)
             shp[ss] = m[s][r]
             shapes.append(tuple(shp))
-        pieces, recv = _alltoallv(comm, send, shapes, t.dtype)
-        order = sorted(range(p), key=lambda s: so[s])  # by position, not rank
-        return _joined(pieces, recv, order, ss).to(dev)
+        return ("alltoall", send, shapes, sorted(range(p), key=lambda s: so[s]), ss)
     send = [t.narrow(ds, do[d], dc[d]) for d in range(p)]
     shapes = []
     for s in range(p):
         shp = list(shape)
         shp[ss], shp[ds] = sc[s], dc[r]
         shapes.append(tuple(shp))
+    return ("alltoall", send, shapes, range(p), ss)
+
+
+def redistribute(comm: Comm, t: torch.Tensor, shape, src, dst, src_starts=None) -> torch.Tensor:
+    """Move a local block from layout ``src`` to ``dst`` (each ``(split, counts)``): a local
+    slice, an all-gather or an all-to-all (``redistribute_moves``)."""
+    kind, *how = redistribute_moves(comm, t, shape, src, dst, src_starts)
+    if kind == "local":
+        return how[0]
+    if kind == "allgather":
+        return allgather_axis(comm, t, *how)
+    send, shapes, order, axis = how
     pieces, recv = _alltoallv(comm, send, shapes, t.dtype)
-    return _joined(pieces, recv, range(p), ss).to(dev)
+    return _joined(pieces, recv, order, axis).to(t.device)
 
 
 def _joined(pieces, recv, order, axis) -> torch.Tensor:

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from mpi4py import MPI
 
-from ..graph.layout import offsets, transfer_matrix
+from ..graph.layout import offsets
 from . import memory
-from .comm import REDUCE_OPS, Comm, _bytes, _host, _joined, _row_numel
+from .comm import REDUCE_OPS, Comm, _bytes, _host, _joined, _row_numel, redistribute_moves
 
 
 class Pending:
@@ -185,37 +185,14 @@ def _start_alltoallv(comm: Comm, send_pieces, recv_shapes, dtype, finish) -> Pen
 def start_redistribute(comm: Comm, t: torch.Tensor, shape, src, dst,
                        src_starts=None) -> Pending:
     """``comm.redistribute`` posted: an ``Iallgatherv`` (S -> R) or an ``Ialltoallv``
-    (S -> S); R -> S and one rank complete at once (a local slice, or nothing)."""
-    (ss, sc), (ds, dc) = src, dst
-    r, p = comm.rank, comm.size
-    if p == 1:
-        return done(t)
-    if ds is None:
-        return done(t) if ss is None else start_allgather_axis(comm, t, ss, sc)
-    do = offsets(dc)
-    if ss is None:
-        return done(t.narrow(ds, do[r], dc[r]))
-    so = src_starts or offsets(sc)
+    (S -> S), the moves ``comm.redistribute_moves`` plans; a local slice (or one rank)
+    completes at once."""
+    kind, *how = redistribute_moves(comm, t, shape, src, dst, src_starts)
+    if kind == "local":
+        return done(how[0])
+    if kind == "allgather":
+        return start_allgather_axis(comm, t, *how)
+    send, shapes, order, axis = how
     dev = t.device
-    if ss == ds:
-        m = transfer_matrix(sc, dc, src_starts)
-        send = []
-        for d in range(p):
-            lo = min(max(0, max(so[r], do[d]) - so[r]), t.shape[ss])
-            send.append(t.narrow(ss, lo, m[r][d]))
-        shapes = []
-        for s in range(p):
-            shp = list(t.shape)
-            shp[ss] = m[s][r]
-            shapes.append(tuple(shp))
-        order = sorted(range(p), key=lambda s: so[s])  # by position, not rank
-        return _start_alltoallv(comm, send, shapes, t.dtype,
-                                lambda pieces, recv: _joined(pieces, recv, order, ss).to(dev))
-    send = [t.narrow(ds, do[d], dc[d]) for d in range(p)]
-    shapes = []
-    for s in range(p):
-        shp = list(shape)
-        shp[ss], shp[ds] = sc[s], dc[r]
-        shapes.append(tuple(shp))
     return _start_alltoallv(comm, send, shapes, t.dtype,
-                            lambda pieces, recv: _joined(pieces, recv, range(p), ss).to(dev))
+                            lambda pieces, recv: _joined(pieces, recv, order, axis).to(dev))
