@@ -277,12 +277,11 @@ def _row_numel(shape) -> int:
     return n
 
 
-def _alltoallv(comm: Comm, send_pieces, recv_shapes, dtype):
-    """Send ``send_pieces[d]`` to rank d, receive a tensor of ``recv_shapes[s]`` from rank s.
-
-    Returns (pieces, recv): the received pieces are views into ``recv``, one flat buffer in
-    rank order. Each send piece is copied once, straight into its slot of the send buffer
-    (strided pieces included), and nothing is copied after the receive."""
+def alltoallv_buffers(send_pieces, recv_shapes, dtype) -> tuple:
+    """(send buffer, send byte counts, receive buffer, receive byte counts) of an all-to-all
+    of ``send_pieces[d]`` to rank d and a piece of ``recv_shapes[s]`` from rank s. Each send
+    piece is copied once, straight into its slot of the send buffer (strided pieces
+    included)."""
     numel = [p.numel() for p in send_pieces]
     send = memory.empty((sum(numel),), dtype, "cpu")
     start = 0
@@ -291,17 +290,30 @@ def _alltoallv(comm: Comm, send_pieces, recv_shapes, dtype):
             send[start:start + n].view(p.shape).copy_(p)
         start += n
     item = send.element_size()
-    scount = [n * item for n in numel]
     rnumel = [int(np.prod(s)) for s in recv_shapes]
-    rcount = [n * item for n in rnumel]
     recv = memory.empty((sum(rnumel),), dtype, "cpu")
-    comm.mpi.Alltoallv([_bytes(send), (scount, list(offsets(scount))), MPI.BYTE],
-                       [_bytes(recv), (rcount, list(offsets(rcount))), MPI.BYTE])
+    return send, [n * item for n in numel], recv, [n * item for n in rnumel]
+
+
+def received_pieces(recv, recv_shapes) -> list:
+    """Views of ``recv`` (one flat buffer in rank order) shaped as ``recv_shapes``."""
     out, start = [], 0
-    for n, s in zip(rnumel, recv_shapes):
+    for s in recv_shapes:
+        n = int(np.prod(s))
         out.append(recv[start:start + n].reshape(s))
         start += n
-    return out, recv
+    return out
+
+
+def _alltoallv(comm: Comm, send_pieces, recv_shapes, dtype):
+    """Send ``send_pieces[d]`` to rank d, receive a tensor of ``recv_shapes[s]`` from rank s.
+
+    Returns (pieces, recv): the received pieces are views into ``recv``, one flat buffer in
+    rank order; nothing is copied after the receive."""
+    send, scount, recv, rcount = alltoallv_buffers(send_pieces, recv_shapes, dtype)
+    comm.mpi.Alltoallv([_bytes(send), (scount, list(offsets(scount))), MPI.BYTE],
+                       [_bytes(recv), (rcount, list(offsets(rcount))), MPI.BYTE])
+    return received_pieces(recv, recv_shapes), recv
 
 
 def redistribute_moves(comm: Comm, t: torch.Tensor, shape, src, dst, src_starts=None):

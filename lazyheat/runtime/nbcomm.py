@@ -21,7 +21,17 @@ from mpi4py import MPI
 
 from ..graph.layout import offsets
 from . import memory
-from .comm import REDUCE_OPS, Comm, _bytes, _host, _joined, _row_numel, redistribute_moves
+from .comm import (
+    REDUCE_OPS,
+    Comm,
+    _bytes,
+    _host,
+    _joined,
+    _row_numel,
+    alltoallv_buffers,
+    received_pieces,
+    redistribute_moves,
+)
 
 
 class Pending:
@@ -156,30 +166,12 @@ def start_allgather_axis(comm: Comm, t: torch.Tensor, axis: int, counts) -> Pend
 def _start_alltoallv(comm: Comm, send_pieces, recv_shapes, dtype, finish) -> Pending:
     """``comm._alltoallv`` posted: ``send_pieces[d]`` to rank d, a piece of
     ``recv_shapes[s]`` from rank s; ``finish(pieces, recv)`` makes the result."""
-    numel = [p.numel() for p in send_pieces]
-    send = memory.empty((sum(numel),), dtype, "cpu")
-    start = 0
-    for p, n in zip(send_pieces, numel):
-        if n:
-            send[start:start + n].view(p.shape).copy_(p)
-        start += n
-    item = send.element_size()
-    scount = [n * item for n in numel]
-    rnumel = [int(np.prod(s)) for s in recv_shapes]
-    rcount = [n * item for n in rnumel]
-    recv = memory.empty((sum(rnumel),), dtype, "cpu")
+    send, scount, recv, rcount = alltoallv_buffers(send_pieces, recv_shapes, dtype)
     sbuf, rbuf = _bytes(send), _bytes(recv)
     req = comm.mpi.Ialltoallv([sbuf, (scount, list(offsets(scount))), MPI.BYTE],
                               [rbuf, (rcount, list(offsets(rcount))), MPI.BYTE])
-
-    def pieces():
-        out, at = [], 0
-        for n, s in zip(rnumel, recv_shapes):
-            out.append(recv[at:at + n].reshape(s))
-            at += n
-        return finish(out, recv)
-
-    return Pending(req, pieces, (send, sbuf, recv, rbuf))
+    return Pending(req, lambda: finish(received_pieces(recv, recv_shapes), recv),
+                   (send, sbuf, recv, rbuf))
 
 
 def start_redistribute(comm: Comm, t: torch.Tensor, shape, src, dst,
