@@ -25,6 +25,7 @@ from types import SimpleNamespace
 import torch
 
 from ..graph.reduce import REDUCTIONS
+from . import cjit
 from . import compiled as C
 from . import kernels as K
 from . import memory
@@ -53,7 +54,9 @@ TIERS = ("pooled", "alloc", "compile")
 
 def tier() -> str:
     """How chunks run: "pooled" (torch ops with ``out=`` into chunk buffers reused in place
-    along the chain) or "alloc" (each op allocates its chunk result); "compile" hands groups
+    along the chain; groups the C tier of ``cjit.py`` takes run compiled once their kernel is
+    built, unless ``LAZYHEAT_JIT=0``) or "alloc" (each op allocates its chunk result);
+    "compile" hands groups
     of plans that repeat to ``torch.compile`` (``compiled.py``) and runs their first pass
     pooled. ``LAZYHEAT_FUSED_TIER`` overrides the default; see bench/fusion_tiers.py for the
     measurements behind it."""
@@ -219,6 +222,11 @@ def k_fused(node, args, ctx):
             value = C.run(node, compiled, args, ctx, out)
             if value is not None:
                 return value
+    if mode_tier == "pooled":  # the C tier where it takes the group and has compiled it
+        value = cjit.run(node, members, refs, closer, args, ctx,
+                         lambda shp: _out_buffer(node, args, ctx, shp))
+        if value is not None:
+            return value
     row = 1
     for s in shape[1:]:
         row *= s
@@ -266,6 +274,13 @@ def k_fused(node, args, ctx):
             count *= shape[a]
         result = (result / count).to(K.tdtype(closer.aval.dtype))
     return result
+
+
+def _out_buffer(node, args, ctx, shape):
+    """The output of a group without a closer: a donated input's buffer, or a fresh one."""
+    out = _donated_buffer(node, args, ctx, shape)
+    return out if out is not None else \
+        memory.empty(shape, K.tdtype(node.aval.dtype), ctx.device)
 
 
 def _donated_buffer(node, args, ctx, shape):

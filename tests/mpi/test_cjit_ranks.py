@@ -1,0 +1,56 @@
+"""The C tier of fused groups (``runtime/cjit.py``) gives NumPy's values on any number of
+ranks: split chains (inexact ops and a closing sum switch when their kernel is ready),
+replicated exact groups (the same bits on both tiers) and replicated inexact groups (they
+stay on the default tier, so no two ranks ever disagree on a replicated value)."""
+
+import os
+
+import numpy as np
+import pytest
+from _util import SIZE, check, lh, make
+
+from lazyheat.runtime import cjit
+
+
+@pytest.fixture(autouse=True)
+def jit_on(monkeypatch):
+    monkeypatch.setenv("LAZYHEAT_JIT", "1")
+    monkeypatch.delenv("LAZYHEAT_FUSED_TIER", raising=False)
+    lh.clear_plan_cache()
+    yield
+    cjit.drain()
+
+
+def _three_runs(expr):
+    """The value of the third run (the first compiles in the background)."""
+    expr().compute()
+    cjit.drain()
+    expr().compute()
+    return expr()
+
+
+@pytest.mark.parametrize("split", [None, 0])
+@pytest.mark.parametrize("n", [1, 17, 5003])
+def test_chain_with_sum(split, n):
+    xa, ya = np.abs(make((n,), np.float32, 1)), np.abs(make((n,), np.float32, 2))
+    a, b = lh.asarray(xa, split=split), lh.asarray(ya, split=split)
+    got = _three_runs(lambda: ((a * 2 + b) / (a + 1)).exp().sum())
+    check(got, np.exp((xa * 2 + ya) / (xa + 1)).sum(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("split", [None, 0])
+def test_exact_elementwise_and_max(split):
+    xa, ya = make((4001,), np.float64, 3), make((4001,), np.float64, 4)
+    a, b = lh.asarray(xa, split=split), lh.asarray(ya, split=split)
+    check(_three_runs(lambda: lh.where(a > b, a * 0.5, -b) - lh.minimum(a, 1.5)),
+          np.where(xa > ya, xa * 0.5, -ya) - np.minimum(xa, 1.5))
+    check(_three_runs(lambda: (lh.maximum(a, b) * 3).max()), (np.maximum(xa, ya) * 3).max())
+
+
+def test_replicated_inexact_groups_stay_on_the_default_tier():
+    xa = np.abs(make((3000,), np.float32, 5))
+    a = lh.asarray(xa, split=None)
+    before = cjit.STATS["runs"]
+    got = _three_runs(lambda: lh.exp(a * 0.5).sum())
+    check(got, np.exp(xa * 0.5).sum(), rtol=1e-5)
+    assert SIZE == 1 or cjit.STATS["runs"] == before
