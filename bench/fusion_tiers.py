@@ -10,7 +10,13 @@ one process with one thread (what each rank of ``mpiexec -n <cores>`` gets), thi
   result, or writing with ``out=`` into chunk buffers reused in place along the chain
   (``LAZYHEAT_FUSED_TIER``);
 - ``compile``: the opt-in ``torch.compile`` tier (``LAZYHEAT_FUSED_TIER=compile``), timed
-  after the runs that compile it (it compiles when a plan repeats).
+  after the runs that compile it (it compiles when a plan repeats);
+- ``cjit``: the default pooled tier with its C kernels (``runtime/cjit.py``), timed once
+  compiled; the ``pooled@C`` rows run with ``LAZYHEAT_JIT=0``.
+
+``--first-runs`` instead times runs 1, 2 and 3 of each chain in a fresh process state and
+a cold kernel cache, ``LAZYHEAT_JIT=0`` beside ``LAZYHEAT_JIT=1`` (its first run includes
+starting the background compile).
 
 Run: ``python -m bench.fusion_tiers [--sizes 1e5 1e6 1e7 1e8] [--repeats 5] [--out FILE]
 [--configs pooled@256K compile]``.
@@ -73,14 +79,16 @@ def _configs(chunks):
     for tier in ("alloc", "pooled"):
         for c in chunks:
             out.append((f"{tier}@{c // 1024}K", {"LAZYHEAT_FUSED_TIER": tier,
-                                                   "LAZYHEAT_CHUNK": str(c)}))
+                                                   "LAZYHEAT_CHUNK": str(c),
+                                                   "LAZYHEAT_JIT": "0"}))
     out.append(("compile", {"LAZYHEAT_FUSED_TIER": "compile"}))
+    out.append(("cjit", {"LAZYHEAT_JIT": "1"}))
     return out
 
 
 def _with_env(env, fn):
     old = {k: os.environ.get(k) for k in ("LAZYHEAT_FUSE", "LAZYHEAT_CHUNK",
-                                          "LAZYHEAT_FUSED_TIER")}
+                                          "LAZYHEAT_FUSED_TIER", "LAZYHEAT_JIT")}
     for k in old:
         os.environ.pop(k, None)
     os.environ.update(env)
@@ -105,8 +113,12 @@ def main(argv=None):
     ap.add_argument("--out", default=None, help="also write the table to this file")
     ap.add_argument("--configs", nargs="+", default=None,
                     help="only these lazyheat configurations (names as in the table)")
+    ap.add_argument("--first-runs", action="store_true",
+                    help="runs 1-3 with a cold kernel cache, LAZYHEAT_JIT=0 and 1")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
+    if args.first_runs:
+        return first_runs(args.sizes, args.chains)
     configs = [c for c in _configs(args.chunks) if args.configs is None or c[0] in args.configs]
     names = ["numpy", "torch"] + [c for c, _ in configs]
     bw = _copy_bandwidth()
@@ -126,6 +138,40 @@ def main(argv=None):
     if args.out:
         with open(args.out, "w") as fh:
             fh.write(table + "\n")
+
+
+def first_runs(sizes, chains):
+    """Seconds of runs 1, 2 and 3 of each chain (closed by a sum), each in a fresh plan
+    cache and, for the C tier, a fresh kernel cache: the cost of the tier's start."""
+    import tempfile
+
+    from lazyheat.runtime import cjit
+    print("| elements | ops | jit | run 1 | run 2 | run 3 |\n|---|---|---|---|---|---|")
+    for n in (int(s) for s in sizes):
+        g = torch.Generator().manual_seed(0)
+        a, b = lh.asarray(torch.rand(n, generator=g)), lh.asarray(torch.rand(n, generator=g))
+        for k in chains:
+            for jit in ("0", "1"):
+                with tempfile.TemporaryDirectory() as cache:
+                    cjit._LIBS.clear()
+
+                    def run():
+                        t0 = time.perf_counter()
+                        float(CHAINS[k](a, b, _LH).sum())
+                        return time.perf_counter() - t0
+                    env = {"LAZYHEAT_JIT": jit, "LAZYHEAT_CACHE_DIR": cache}
+                    old = {v: os.environ.get(v) for v in env}
+                    os.environ.update(env)
+                    lh.clear_plan_cache()
+                    try:
+                        times = [run() for _ in range(3)]
+                        cjit.drain()
+                    finally:
+                        for v, x in old.items():
+                            os.environ.pop(v, None) if x is None else \
+                                os.environ.__setitem__(v, x)
+                print(f"| {n:.0e} | {k + 1} | {jit} | " +
+                      " | ".join(f"{t:.4f}" for t in times) + " |", flush=True)
 
 
 def _measure(f, np_in, torch_in, lh_in, configs, repeats) -> dict:

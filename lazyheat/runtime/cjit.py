@@ -126,6 +126,7 @@ class Template:
     def __init__(self, source, kinds, fs, is_, closer_fn, root_dtype, exact):
         self.source, self.kinds, self.closer_fn = source, kinds, closer_fn
         self.root_dtype, self.exact = root_dtype, exact
+        self.fn = None  # the loaded kernel, once there is one
         self.fs = (ctypes.c_double * max(1, len(fs)))(*fs)
         self.is_ = (ctypes.c_int64 * max(1, len(is_)))(*is_)
 
@@ -463,9 +464,11 @@ def run(node, members, refs, closer, args, ctx, out_buffer):
     t = _group(node, members, refs, closer, ctx)
     if t is _OFF:
         return None
-    fn = kernel(t.source, ctx.rank)
-    if fn is None:
-        return None
+    fn = t.fn
+    if fn is None:  # loaded once per group: later runs skip the compiler and cache lookups
+        fn = t.fn = kernel(t.source, ctx.rank)
+        if fn is None:
+            return None
     shape = members[-1].aval.local_shape(ctx.rank)
     n = 1
     for s in shape:
