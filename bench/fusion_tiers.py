@@ -155,7 +155,7 @@ def first_runs(sizes, chains):
                 with tempfile.TemporaryDirectory() as cache:
                     cjit._LIBS.clear()
 
-                    def run():
+                    def run(k=k, a=a, b=b):
                         t0 = time.perf_counter()
                         float(CHAINS[k](a, b, _LH).sum())
                         return time.perf_counter() - t0

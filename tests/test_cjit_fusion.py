@@ -130,7 +130,7 @@ def test_nan_and_inf_reach_closers(fn):
     for special in (np.inf, np.nan):
         xa[4321] = special
         a = lh.asarray(xa)
-        got = _jit(lambda: getattr(a * 2 + 1, fn)())
+        got = _jit(lambda a=a: getattr(a * 2 + 1, fn)())
         want = getattr(xa * 2 + 1, fn)()
         np.testing.assert_array_equal(got, want)
         lh.clear_plan_cache()

@@ -13,13 +13,15 @@ collectives; but two ranks that compute the same replicated value on different t
 not disagree in the last bit. So:
 - exact groups switch whenever their library is ready: their ops are correctly rounded in
   IEEE arithmetic (+ - * /, neg, abs, square, min/max, comparisons, where) and their
-  closer is none, min or max (NaN payloads may differ: both give a NaN). The C code does the same operations
-  in the same order (``-ffp-contract=off``: no fused multiply-add), so both tiers give the
-  same bits and the switch point does not matter (``tests/test_cjit_fusion.py`` checks it);
+  closer is none, min or max (NaN payloads may differ: both give a NaN). The C code does
+  the same operations in the same order (``-ffp-contract=off``: no fused multiply-add), so
+  both tiers give the same bits and the switch point does not matter
+  (``tests/test_cjit_fusion.py`` checks it);
 - inexact groups (exp, log, sin, cos, tanh: libm's vector functions, not torch's; sqrt:
   the hardware's is correctly rounded, torch's float32 sqrt on AVX-512 is not; power by
-  a constant; a sum or mean: another summation order) switch only where no rank computes the same value as
-  another: the group's members are split across ranks, or there is one rank.
+  a constant; a sum or mean: another summation order) switch only where no rank computes
+  the same value as another: the group's members are split across ranks, or there is one
+  rank.
   Replicated inexact groups stay on the default tier.
 
 The cache: ``$LAZYHEAT_CACHE_DIR/jit`` (default ``~/.cache/lazyheat/jit``), one library per
@@ -98,8 +100,7 @@ double tanh(double);
     return (a != a || b != b) ? a + b : (a OP b ? a : b); }
 LH_EXT(float, max, >) LH_EXT(float, min, <) LH_EXT(double, max, >) LH_EXT(double, min, <)
 LH_EXT(int32_t, max, >) LH_EXT(int32_t, min, <) LH_EXT(int64_t, max, >) LH_EXT(int64_t, min, <)
-#define BLOCK %d
-""" % BLOCK
+#define BLOCK """ + str(BLOCK) + "\n"
 
 
 def enabled() -> bool:
@@ -278,11 +279,13 @@ def _source(kinds, dtypes, decls, body, last, rdt, fn):
                   "    int64_t j = 0;",
                   "    for (; j + 16 <= m; j += 16)",
                   "      for (int k = 0; k < 16; k++) {",
-                  f"        {nan_check}lane[k] = buf[j + k] {op} lane[k] ? buf[j + k] : lane[k]; }}",
+                  f"        {nan_check}lane[k] = buf[j + k] {op} lane[k] ? buf[j + k] : "
+                  "lane[k]; }",
                   f"    for (; j < m; j++) {{ {tail_nan}"
                   f"lane[0] = buf[j] {op} lane[0] ? buf[j] : lane[0]; }}",
                   "  }",
-                  f"  for (int k = 1; k < 16; k++) lane[0] = lane[k] {op} lane[0] ? lane[k] : lane[0];",
+                  f"  for (int k = 1; k < 16; k++) lane[0] = lane[k] {op} lane[0] ? lane[k] : "
+                  "lane[0];",
                   f"  total = ({acc})lane[0];",
                   "  if (nan) total = NAN;" if floating else "  (void)nan;",
                   f"  *({acc} *)resp = total;", "}"]

@@ -25,10 +25,9 @@ from types import SimpleNamespace
 import torch
 
 from ..graph.reduce import REDUCTIONS
-from . import cjit
+from . import cjit, memory
 from . import compiled as C
 from . import kernels as K
-from . import memory
 
 DEFAULT_CHUNK = 1 << 18
 

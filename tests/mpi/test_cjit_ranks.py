@@ -3,7 +3,6 @@ ranks: split chains (inexact ops and a closing sum switch when their kernel is r
 replicated exact groups (the same bits on both tiers) and replicated inexact groups (they
 stay on the default tier, so no two ranks ever disagree on a replicated value)."""
 
-import os
 
 import numpy as np
 import pytest
