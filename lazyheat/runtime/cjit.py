@@ -35,11 +35,9 @@ without a compiler, or when compiling fails, the default tier stays and rank 0 w
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 import warnings
@@ -340,31 +338,20 @@ def _load(lib: Path):
 
 
 def _build(source: str, key: str, cc: str):
-    """Compile ``source`` into the cache (one process per key) and load it; None if the
-    compiler fails."""
+    """Compile ``source`` into the cache (one process per key: ``native.build_once``) and
+    load it; raises with the compiler's complaint if it fails."""
     folder = _folder()
     lib = folder / f"{key}.so"
     if not lib.exists():
-        with open(folder / f"{key}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                if not lib.exists():
-                    src = folder / f"{key}.{os.getpid()}.c"
-                    src.write_text(source)
-                    tmp = folder / f"{key}.{os.getpid()}.so.tmp"
-                    try:
-                        proc = subprocess.run([cc, *FLAGS, str(src), "-o", str(tmp), *LIBS],
-                                              capture_output=True, text=True, timeout=120)
-                        if proc.returncode != 0:
-                            raise RuntimeError(proc.stderr.strip().splitlines()[-1:])
-                        os.replace(tmp, lib)  # whole or not at all
-                    finally:
-                        for p in (src, tmp):
-                            if p.exists():
-                                p.unlink()
-                    _evict(folder, cache_limit_bytes())
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        src = folder / f"{key}.{os.getpid()}.c"
+        src.write_text(source)
+        try:
+            why = native.build_once(cc, src, lib, FLAGS, LIBS)
+        finally:
+            src.unlink(missing_ok=True)
+        if why is not None:
+            raise RuntimeError(why)
+        _evict(folder, cache_limit_bytes())
     return _load(lib)
 
 

@@ -63,21 +63,38 @@ def _flags(openmp: bool) -> list[str]:
     return flags + ([_OPENMP_FLAG] if openmp else [])
 
 
-def _compile(cc: str, src: Path, out: Path, openmp: bool) -> bool:
+def compile_to(cc: str, src: Path, out: Path, flags, libs=()) -> str | None:
+    """Compile ``src`` into the shared library ``out``; None on success, else the
+    compiler's last line of complaint. ``out`` appears whole or not at all (a temporary
+    file renamed into place), so a reader in another process never loads half a file."""
     tmp = tempfile.NamedTemporaryFile(dir=out.parent, suffix=".so.tmp", delete=False)
     tmp.close()
     try:
-        proc = subprocess.run([cc, *_flags(openmp), str(src), "-o", tmp.name],
+        proc = subprocess.run([cc, *flags, str(src), "-o", tmp.name, *libs],
                               capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
-            return False
-        os.replace(tmp.name, out)  # atomic: a reader sees the old file or the whole new one
-        return True
-    except (OSError, subprocess.SubprocessError):
-        return False
+            return (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        os.replace(tmp.name, out)
+        return None
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
     finally:
         if os.path.exists(tmp.name):
             os.unlink(tmp.name)
+
+
+def build_once(cc: str, src: Path, lib: Path, flags, libs=()) -> str | None:
+    """``compile_to`` unless ``lib`` exists, under a file lock beside it, so that of the
+    processes (ranks) that need one library one compiles and the others wait and load it.
+    None when ``lib`` is there."""
+    if lib.exists():
+        return None
+    with open(lib.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return None if lib.exists() else compile_to(cc, src, lib, flags, libs)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _build(name: str) -> ctypes.CDLL | None:
@@ -97,14 +114,8 @@ def _build(name: str) -> ctypes.CDLL | None:
             folder = Path(tempfile.gettempdir()) / f"lazyheat-native-{os.getuid()}"
             folder.mkdir(parents=True, exist_ok=True)
         lib = folder / f"{name}-{key}.so"
-        if not lib.exists():
-            with open(folder / f"{name}-{key}.lock", "w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)  # one process compiles, the others wait
-                try:
-                    if not lib.exists() and not _compile(cc, src, lib, openmp):
-                        continue
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+        if build_once(cc, src, lib, _flags(openmp)) is not None:
+            continue
         try:
             return ctypes.CDLL(str(lib))
         except OSError:
