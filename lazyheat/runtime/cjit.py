@@ -38,7 +38,6 @@ import ctypes
 import hashlib
 import os
 import shutil
-import tempfile
 import threading
 import warnings
 import weakref
@@ -316,13 +315,7 @@ def _key(source: str, cc: str) -> str:
 
 
 def _folder() -> Path:
-    folder = cache_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        folder = Path(tempfile.gettempdir()) / f"lazyheat-jit-{os.getuid()}"
-        folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return native.usable_folder(cache_dir(), "jit")
 
 
 def _load(lib: Path):

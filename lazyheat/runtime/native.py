@@ -63,6 +63,17 @@ def _flags(openmp: bool) -> list[str]:
     return flags + ([_OPENMP_FLAG] if openmp else [])
 
 
+def usable_folder(folder: Path, kind: str) -> Path:
+    """``folder``, made if needed; a private folder in the temporary directory when it
+    cannot be (a read-only home, say)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir()) / f"lazyheat-{kind}-{os.getuid()}"
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def compile_to(cc: str, src: Path, out: Path, flags, libs=()) -> str | None:
     """Compile ``src`` into the shared library ``out``; None on success, else the
     compiler's last line of complaint. ``out`` appears whole or not at all (a temporary
@@ -107,13 +118,7 @@ def _build(name: str) -> ctypes.CDLL | None:
         key = hashlib.sha256(b"\0".join([
             text, cc.encode(), " ".join(_flags(openmp)).encode(), _cpu_model().encode(),
             platform.machine().encode()])).hexdigest()[:20]
-        folder = cache_dir()
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            folder = Path(tempfile.gettempdir()) / f"lazyheat-native-{os.getuid()}"
-            folder.mkdir(parents=True, exist_ok=True)
-        lib = folder / f"{name}-{key}.so"
+        lib = usable_folder(cache_dir(), "native") / f"{name}-{key}.so"
         if build_once(cc, src, lib, _flags(openmp)) is not None:
             continue
         try:
