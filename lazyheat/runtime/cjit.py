@@ -46,6 +46,7 @@ from pathlib import Path
 
 import torch
 
+from ..graph.ops import Group, opdef
 from . import native
 
 FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-ffp-contract=off", "-fwrapv",
@@ -63,7 +64,7 @@ _CMP = {"equal": "==", "not_equal": "!=", "less": "<", "less_equal": "<=", "grea
 # float-only ops; the transcendental ones are not correctly rounded (inexact)
 _FLOAT_UNARY = {"sqrt": "sqrt{f}({a})", "exp": "exp{f}({a})", "log": "log{f}({a})",
                 "sin": "sin{f}({a})", "cos": "cos{f}({a})", "tanh": "tanh{f}({a})"}
-_INEXACT = {"sqrt", "exp", "log", "sin", "cos", "tanh", "power"}
+_INEXACT = frozenset(_FLOAT_UNARY) | {"power"}
 # pow by these constants as products and roots (correctly rounded, or one rounding from it:
 # the default tier's pow takes the exponent as a tensor, torch's general pow, so not exact)
 _POW = {2.0: "({a} * {a})", 3.0: "({a} * {a} * {a})", 0.5: "sqrt{f}({a})",
@@ -218,7 +219,8 @@ def template(node, members, refs, closer):
     fn = None
     if closer is not None:
         fn = closer.attr("fn")
-        if closer.op not in ("reduce", "reduce_partial") or fn not in _CLOSERS or \
+        # a reduction of the group's root by ``fn`` (a complete or a per-rank partial one)
+        if opdef(closer.op).group is not Group.REDUCTION or fn not in _CLOSERS or \
                 tuple(sorted(closer.attr("axes"))) != tuple(range(len(shape))) or \
                 closer.aval.dtype.name != rdt or rdt == "bool" or \
                 (fn == "mean" and rdt not in _FLOATS):
