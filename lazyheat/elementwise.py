@@ -13,13 +13,18 @@ from .creation import lazy
 from .graph import dtypes as dt
 from .graph.elementwise import EWISE
 from .graph.errors import op_error
-from .graph.ops import abstract_eval
+from .graph.ops import MEMO_LIMIT, eval_aval, value_key
 
 
 def _operand(x):
     if isinstance(x, LazyArray) or (_core.is_scalar(x)) or x is None:
         return x
     return lazy(x)
+
+
+# (op, operands: avals or typed scalars, extra attributes, dtype) -> (aval, compute dtype,
+# scalars): what ``apply`` infers is a pure function of them (errors are never memoized)
+_MEMO: dict = {}
 
 
 def apply(op: str, *operands, dtype=None, **extra):
@@ -31,12 +36,33 @@ def apply(op: str, *operands, dtype=None, **extra):
         ops[first] = lazy(ops[first])
         arrays = [ops[first]]
     _core.check_same(arrays, op)
+    nodes = [a._node for a in arrays]
+    try:
+        key = (op, tuple([(o._node.aval, o._node.aval.comm) if isinstance(o, LazyArray)
+                          else value_key(o) for o in ops]),
+               tuple([(k, value_key(v)) for k, v in extra.items()]), value_key(dtype))
+    except TypeError:  # an operand or attribute with no memo key: infer every time
+        key = None
+    hit = _MEMO.get(key) if key is not None else None
+    if hit is None:
+        hit = _infer(op, ops, arrays, nodes, dtype, extra)
+        if key is not None:
+            if len(_MEMO) >= MEMO_LIMIT:
+                _MEMO.clear()
+            _MEMO[key] = hit
+    aval, cdt, scalars = hit
+    attrs = {"nargs": len(ops), "scalars": scalars, **extra, "cdtype": cdt}
+    return _core.make(op, nodes, attrs, aval)
+
+
+def _infer(op, ops, arrays, nodes, dtype, extra) -> tuple:
+    """The output aval, the dtype the kernel computes in and the scalars (fitted to it) of
+    ``apply``; raises its build-time errors."""
     scalars = tuple((i, o) for i, o in enumerate(ops) if not isinstance(o, LazyArray))
     attrs = {"nargs": len(ops), "scalars": scalars, **extra}
     if op == "astype":
         attrs["cdtype"] = dt.as_dtype(dtype)
-    nodes = [a._node for a in arrays]
-    aval = abstract_eval(op, [n.aval for n in nodes], attrs)  # shape, dtype and layout
+    aval = eval_aval(op, [n.aval for n in nodes], attrs)  # shape, dtype and layout
     out = aval.dtype
     compute = EWISE[op].compute
     if compute == "operands":  # comparisons, abs of complex: in the operands' own dtype
@@ -50,14 +76,12 @@ def apply(op: str, *operands, dtype=None, **extra):
         cdt = out
     if cdt.kind in "iu":
         cdt = _fit_int_scalars(op, ops, cdt, arrays)
-        attrs["scalars"] = tuple((i, o) for i, o in enumerate(ops)
-                                 if not isinstance(o, LazyArray))
+        scalars = tuple((i, o) for i, o in enumerate(ops) if not isinstance(o, LazyArray))
     if op == "power" and out.kind in "biu" and _core.is_scalar(ops[1]) and \
             not isinstance(ops[1], bool) and ops[1] < 0:
         raise op_error(ValueError, op, "integers to negative integer powers are not allowed",
                        *(a.shape for a in arrays))
-    attrs["cdtype"] = cdt
-    return _core.make(op, nodes, attrs, aval)
+    return aval, cdt, scalars
 
 
 def _fit_int_scalars(op, ops, cdt, arrays):

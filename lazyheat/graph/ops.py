@@ -31,6 +31,7 @@ from . import (  # noqa: F401 - they register ops
     tsqr,
 )
 from .aval import Aval
+from .dtypes import DType
 from .elementwise import EWISE, ewise_dtype  # noqa: F401 - re-exported
 from .reduce import REDUCTIONS, reduce_dtype  # noqa: F401 - re-exported
 from .registry import OPS, Fusion, Group, Needs, OpDef, names_in, opdef  # noqa: F401
@@ -67,10 +68,49 @@ def needs_of(node, inputs) -> Needs:
     return rule([i.aval for i in inputs], dict(node.attrs), a.shape, a.layout, a.comm.size)
 
 
+def value_key(v):
+    """``v`` as a memo key with its type in it: ``2``, ``2.0`` and ``True`` are equal dict
+    keys in Python but not to type promotion, and floats go by their bits (``0.0`` and
+    ``-0.0`` stay distinct). Raises TypeError for what it does not know (no memo then)."""
+    t = type(v)
+    if t is tuple:
+        return tuple([value_key(x) for x in v])
+    if t is float:
+        return (t, v.hex())
+    if t is int or t is bool or t is str or t is DType or v is None:
+        return (t, v)
+    if t is complex:
+        return (t, v.real.hex(), v.imag.hex())
+    raise TypeError(f"no memo key for {t.__name__}")
+
+
+# (op, inputs' avals, attrs) -> output aval: inference is a pure function of them, and the
+# same small expression is built again and again (a loop body). Bounded by clearing.
+_EVAL_MEMO: dict = {}
+MEMO_LIMIT = 4096
+
+
 def abstract_eval(op: str, avals: list, attrs: dict) -> Aval:
     """The output aval of ``op`` over inputs with ``avals``: shape and dtype from the op's
     ``infer``, layout from its layout rule, device and communicator from the first input.
-    Raises the op's build-time error (the same on every rank) for invalid input."""
+    Raises the op's build-time error (the same on every rank) for invalid input; errors are
+    never memoized, so they are raised (and name the user's line) on every call."""
+    try:
+        key = (op, tuple([(a, a.comm) for a in avals]),
+               tuple([(k, value_key(v)) for k, v in attrs.items()]))
+    except TypeError:
+        return eval_aval(op, avals, attrs)
+    aval = _EVAL_MEMO.get(key)
+    if aval is None:
+        aval = eval_aval(op, avals, attrs)
+        if len(_EVAL_MEMO) >= MEMO_LIMIT:
+            _EVAL_MEMO.clear()
+        _EVAL_MEMO[key] = aval
+    return aval
+
+
+def eval_aval(op: str, avals: list, attrs: dict) -> Aval:
+    """``abstract_eval`` without the memo."""
     d = OPS.get(op)  # (called for every node the API builds: no more than a dict lookup)
     if d is None or d.infer is None:
         raise NotImplementedError(f"op {op!r} is not in the registry or is built by the "
