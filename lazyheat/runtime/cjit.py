@@ -311,9 +311,26 @@ def drain() -> None:
             pass
 
 
+_KEYS: dict = {}  # (source, compiler) -> cache key: a new plan's groups often share a source
+_COMPILERS: dict = {}  # (CC, PATH) -> the compiler's path or None (no search per new group)
+
+
 def _key(source: str, cc: str) -> str:
-    text = "\0".join([source, cc, " ".join(FLAGS + LIBS), native._cpu_model()])
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+    key = _KEYS.get((source, cc))
+    if key is None:
+        text = "\0".join([source, cc, " ".join(FLAGS + LIBS), native.cpu_model()])
+        key = hashlib.sha256(text.encode()).hexdigest()[:24]
+        if len(_KEYS) >= 4096:
+            _KEYS.clear()
+        _KEYS[source, cc] = key
+    return key
+
+
+def _compiler():
+    env = (os.environ.get("CC", "cc"), os.environ.get("PATH"))
+    if env not in _COMPILERS:
+        _COMPILERS[env] = shutil.which(env[0])
+    return _COMPILERS[env]
 
 
 def _folder() -> Path:
@@ -384,7 +401,7 @@ def kernel(source: str, rank: int = 0, wait: bool = False):
     None while the background thread compiles it (``wait``: compile now). Failed compiles
     give None for good (rank 0 warns once)."""
     global _POOL
-    cc = shutil.which(os.environ.get("CC", "cc"))
+    cc = _compiler()
     if cc is None:
         _warn(rank, "no C compiler")
         return None

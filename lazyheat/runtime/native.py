@@ -42,6 +42,17 @@ def cache_dir() -> Path:
     return Path(base) / "native"
 
 
+def cpu_model() -> str:
+    """The CPU's model line (part of every compiled library's cache key); read once."""
+    global _cpu
+    if _cpu is None:
+        _cpu = _cpu_model()
+    return _cpu
+
+
+_cpu: str | None = None
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -116,7 +127,7 @@ def _build(name: str) -> ctypes.CDLL | None:
     text = src.read_bytes()
     for openmp in (True, False):  # a compiler without OpenMP still gives a serial kernel
         key = hashlib.sha256(b"\0".join([
-            text, cc.encode(), " ".join(_flags(openmp)).encode(), _cpu_model().encode(),
+            text, cc.encode(), " ".join(_flags(openmp)).encode(), cpu_model().encode(),
             platform.machine().encode()])).hexdigest()[:20]
         lib = usable_folder(cache_dir(), "native") / f"{name}-{key}.so"
         if build_once(cc, src, lib, _flags(openmp)) is not None:
