@@ -8,14 +8,41 @@ order), never ordered by object ids, so every rank sees the same order.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from .node import Node
+
+# while ``shared_orders`` is active: outputs (the nodes themselves, held so that no id is
+# reused) -> their order. Nodes are immutable, so the order is a function of the outputs;
+# a pipeline's passes walk the same outputs again whenever a pass changed nothing.
+_ORDERS: dict | None = None
+
+
+@contextmanager
+def shared_orders():
+    """Within the block, ``topo_order`` walks given outputs once (the pass pipeline)."""
+    global _ORDERS
+    saved, _ORDERS = _ORDERS, {}
+    try:
+        yield
+    finally:
+        _ORDERS = saved
 
 
 def topo_order(outputs, inputs_of=None) -> list[Node]:
     """Inputs before users, deterministic (depth-first in input order), each node once.
     ``inputs_of(node)``, when given, says which nodes a node depends on (default: its
     inputs); passes use it to walk a graph with substitutions or extra ordering edges."""
-    deps = inputs_of or (lambda n: n.inputs)
+    if inputs_of is None and _ORDERS is not None:
+        key = tuple(outputs)
+        order = _ORDERS.get(key)
+        if order is None:
+            order = _ORDERS[key] = _walk(key, lambda n: n.inputs)
+        return list(order)
+    return _walk(outputs, inputs_of or (lambda n: n.inputs))
+
+
+def _walk(outputs, deps) -> list[Node]:
     order, seen, stack = [], set(), [(n, False) for n in reversed(list(outputs))]
     while stack:
         node, expanded = stack.pop()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 
+from ..graph.traverse import shared_orders
 from .batch import batch_collectives
 from .cse import eliminate_common_subexpressions
 from .fold import fold_constants
@@ -40,6 +41,11 @@ def run_passes(logical, stage="physical", comm=None, evaluate=None, verify_each=
     runtime's kernel, given by the caller so passes stay free of torch)."""
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    with shared_orders():
+        return _run(logical, stage, comm, evaluate, verify_each)
+
+
+def _run(logical, stage, comm, evaluate, verify_each):
 
     def checked(name, outs, physical=False):
         if verify_each:
