@@ -21,11 +21,10 @@ def eliminate_common_subexpressions(outputs):
     """Return new outputs where structurally equal nodes are shared."""
     by_key, first, new_of, cls = {}, [], {}, {}
     for n in topo_order(outputs):
-        ins = tuple(new_of[id(i)] for i in n.inputs)
-        key = (n.op, canonical(n.attrs), n.aval.struct(), tuple(cls[id(i)] for i in ins))
-        c = by_key.get(key)
-        if c is None:
-            c = by_key[key] = len(first)
+        ins = tuple([new_of[id(i)] for i in n.inputs])
+        key = (n.op, canonical(n.attrs), n.aval.struct(), tuple([cls[id(i)] for i in ins]))
+        c = by_key.setdefault(key, len(first))  # (one hash of the key per node)
+        if c == len(first):
             first.append(rebuild(n, ins))
         node = first[c]
         cls[id(node)] = c
