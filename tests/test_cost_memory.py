@@ -251,7 +251,7 @@ PLANS = {
 # collectives that combine each message as it arrives, into a buffer reused every round: a
 # rank never holds all it receives at once, but one message at a time (the largest at least
 # the average per round)
-COMBINING = {"allreduce", "batch_allreduce", "reduce_scatter"}
+COMBINING = {"allreduce", "batch_allreduce", "reduce_scatter", "exscan"}
 
 
 @pytest.mark.parametrize("p", [1, 4, 1024])

@@ -18,7 +18,8 @@ from lazyheat.runtime.kernels import KERNELS
 from lazyheat.runtime.kernels.reduce import REDUCE_KERNELS
 
 # ops the passes create (physical plan structure); everything else is built by the API
-PASS_BUILT = {"param", "reduce_partial", "reduce_merge", "moments_final", "moments_combine",
+PASS_BUILT = {"param", "exscan", "reduce_partial", "reduce_merge", "moments_final",
+              "moments_combine",
               "allreduce", "allgather", "batch_allgather", "allreduce_state",
               "batch_allreduce", "reduce_scatter", "unbatch", "fused", "scan_carry",
               "scan_add", "tsqr_rlocal", "tsqr_merge", "tsqr_q", "hsvd_local", "hsvd_merge"}

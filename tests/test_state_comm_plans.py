@@ -155,3 +155,19 @@ def test_cost_formulas():
     assert allgather_cost(1 << 20, 4).algorithm == "ring"
     assert state_cost(800, 6, "doubling").rounds == 2 + 2
     assert reduce_scatter_cost(1 << 20, 1024).bytes == (1 << 20) * 1023 // 1024
+
+
+@pytest.mark.parametrize("p", (2, 3, 64, 1024, 4096))
+def test_scan_carries_by_prefix_at_many_ranks(p):
+    """A cumulative sum along the split axis combines the ranks' carries: an all-gather of
+    p carries at a few ranks, an exclusive prefix by recursive doubling (log2 p carries
+    received) at many."""
+    x = lh.zeros((10_000_000, 1000), dtype=lh.float32, split=0, comm=lh.FakeComm(p))
+    (c,) = _comms(lh.cumulative_sum(x, axis=0))
+    carry = 1000 * 4
+    if p <= 3:
+        assert c.op == "allgather" and comm_cost(c).bytes == carry * (p - 1)
+    else:
+        assert c.op == "exscan"
+        k = (p - 1).bit_length()
+        assert comm_cost(c).bytes == carry * k and comm_cost(c).rounds == k

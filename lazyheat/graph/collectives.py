@@ -6,7 +6,13 @@ planner, the passes and ``explain`` alike): bytes a rank *receives*, from the av
 
 from __future__ import annotations
 
-from .commcost import allgather_cost, allreduce_cost, reduce_scatter_cost, state_cost
+from .commcost import (
+    allgather_cost,
+    allreduce_cost,
+    exscan_cost,
+    reduce_scatter_cost,
+    state_cost,
+)
 from .layout import recv_bytes
 from .reduce import gathered
 from .registry import CommRule, Group, OpDef, register
@@ -99,6 +105,10 @@ def _reduce_scatter_cost(node):
     return reduce_scatter_cost(node.inputs[0].aval.nbytes, node.aval.comm.size)
 
 
+def _exscan_cost(node):
+    return exscan_cost(node.aval.nbytes, node.aval.comm.size)
+
+
 def _batch_held(node) -> int:
     """The receive buffer of a batched all-gather: every rank's states, packed."""
     return sum(gathered(i.aval).local_nbytes for i in node.inputs)
@@ -139,6 +149,11 @@ register(
           reads_partial=True,
           doc="several small sums and states combined in one recursive doubling of packed "
           "bytes"),
+    OpDef("exscan", Group.COLLECTIVE,
+          comm=CommRule(lambda n: f"exscan[{n.attr('op')}] (recursive doubling)",
+                        _cost_bytes(_exscan_cost), cost=_exscan_cost),
+          doc="the combination (sum or product) of the values of the ranks before this one "
+          "(a scan's carries): log2 p rounds of one value"),
     OpDef("reduce_scatter", Group.COLLECTIVE,
           comm=CommRule(lambda n: f"reduce_scatter[{n.attr('op')}]",
                         _cost_bytes(_reduce_scatter_cost), cost=_reduce_scatter_cost,

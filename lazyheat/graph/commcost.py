@@ -153,6 +153,16 @@ def reduce_scatter_cost(nbytes: int, p: int) -> CommCost:
                     half + nbytes * (fold // 2))
 
 
+def exscan_cost(nbytes: int, p: int) -> CommCost:
+    """An exclusive prefix of one value per rank by recursive doubling (the algorithm of
+    MPICH's scan, for any p): ceil(log2 p) rounds, one value received and combined in
+    each."""
+    if p <= 1 or nbytes == 0:
+        return NO_COST
+    k = log2_ceil(p)
+    return CommCost("recursive doubling (prefix)", k, nbytes * k, nbytes * k, k)
+
+
 def _default_cost(node) -> CommCost:
     """A collective without its own rule: read off its kind and byte counts."""
     p = node.aval.comm.size

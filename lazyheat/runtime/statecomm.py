@@ -196,6 +196,30 @@ def _gather_segments(comm, cur, element, shapes, segs, pk) -> list:
     return [t.reshape(s) for t, s in zip(out, shapes)]
 
 
+def exscan(comm, t, combine):
+    """The combination of the values of the ranks before this one (None on rank 0), by
+    recursive doubling for any p (MPICH's scan algorithm): in round ``i`` rank r exchanges
+    the combination of its current group with rank ``r ^ 2**i`` (when that rank exists);
+    one from a lower rank is combined in front of this rank's prefix. ``combine(lower,
+    higher)`` keeps the rank order, so a product of matrices would be right too."""
+    mpi, p, r = comm.mpi, comm.size, comm.rank
+    host = t.detach().to("cpu").contiguous()
+    like = _specs([host])
+    total, prefix = host, None
+    mask = 1
+    while mask < p:
+        partner = r ^ mask
+        if partner < p:
+            (other,) = _exchange(mpi, [total], like, partner)
+            if partner < r:
+                prefix = other if prefix is None else combine(other, prefix)
+                total = combine(other, total)
+            else:
+                total = combine(total, other)
+        mask <<= 1
+    return None if prefix is None else prefix.to(t.device)
+
+
 def allreduce_state(comm, parts, combine, algorithm: str, element=None) -> list:
     """``parts`` (this rank's state) combined over every rank by ``algorithm`` ("allgather",
     "doubling" or "halving"); the same bits on every rank. Values return to the parts'

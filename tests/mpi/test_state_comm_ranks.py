@@ -72,3 +72,18 @@ def test_partial_sum_consumed_split_is_reduce_scattered():
         err = "no reduce_scatter in the plan:\n" + text
     raise_if_any(err)
     check(out, a.sum(0) + v)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int32", "uint32", "float32"])
+def test_scans_along_the_split_axis_every_algorithm(algorithm, dtype):
+    """cumsum / cumprod with the carries all-gathered or combined by an exclusive prefix."""
+    a = make((11, 3), dtype, seed=9, low=0, high=4)
+    x = lh.array(a, split=0)
+    check(lh.cumulative_sum(x, axis=0), np.cumsum(a, axis=0), rtol=1e-5, atol=1e-5)
+    if dtype.startswith("float"):
+        b = make((11, 3), dtype, seed=10) * 0.5 + 1.0
+        check(lh.cumulative_prod(lh.array(b, split=0), axis=0), np.cumprod(b, axis=0),
+              rtol=1e-5, atol=1e-6)
+    if SIZE > 1:
+        text = str.__str__(lh.explain(lh.cumulative_sum(x, axis=0)))
+        assert ("exscan[sum]" in text) == (algorithm != "allgather")

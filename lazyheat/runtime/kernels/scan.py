@@ -1,10 +1,11 @@
 """Cumulative-sum and -product kernels (see ``graph/scan.py``).
 
 Along an axis that is not split, ``cumsum`` is block-local. Along the split axis each rank
-scans its own block (``cumsum``), takes the last slice of its scan (``scan_carry``), and, once
-every rank's carry is all-gathered (stacked in rank order), adds the carries of the ranks
-before it (``scan_add``). Every rank sums the same gathered carries in rank order, so the
-offsets are deterministic.
+scans its own block (``cumsum``), takes the last slice of its scan (``scan_carry``), and
+adds the carries of the ranks before it (``scan_add``): either every rank's carry is
+all-gathered (stacked in rank order) and the ones before it summed in rank order, or their
+sum arrives as one exclusive prefix (``exscan``, recursive doubling, at many ranks). The
+bracketing depends on p alone, so the offsets are deterministic.
 
 Unsigned results (uint16/32/64, which have no torch scan kernels) accumulate in int64: its
 arithmetic wraps modulo 2**64, so the low bits are NumPy's unsigned result.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import statecomm
 from .registry import DONATES, kernel, tdtype
 
 _UNSIGNED = (torch.uint16, torch.uint32, torch.uint64)
@@ -79,15 +81,32 @@ def k_scan_add(node, args, ctx):
     r = ctx.rank
     if r == 0:
         return local
+    op = node.attr("op")
+    prefix = node.inputs[1].op == "exscan"  # the combined carries before this rank
     if local.dtype in _UNSIGNED:
-        return _back(_add(node.attr("op"), _signed(local), _signed(every), r), local.dtype)
+        return _back(_add(op, _signed(local), _signed(every), r, prefix=prefix), local.dtype)
     inplace = 0 in ctx.donated and local.is_contiguous()
-    return _add(node.attr("op"), local, every, r, inplace)
+    return _add(op, local, every, r, inplace, prefix)
 
 
-def _add(op, local, every, r, inplace=False):
+def _add(op, local, every, r, inplace=False, prefix=False):
     if op == "prod":
-        before = torch.prod(every[:r], dim=0).to(local.dtype)
+        before = (every if prefix else torch.prod(every[:r], dim=0)).to(local.dtype)
         return local.mul_(before) if inplace else local * before
-    before = torch.sum(every[:r], dim=0).to(local.dtype)  # carry: broadcasts along ``axis``
+    # the carry broadcasts along ``axis``
+    before = (every if prefix else torch.sum(every[:r], dim=0)).to(local.dtype)
     return local.add_(before) if inplace else local + before
+
+
+@kernel("exscan")
+def k_exscan(node, args, ctx):
+    """The sum (product) of the carries of the ranks before this one; the identity on rank
+    0, which does not read it. Unsigned carries combine in int64, as the scans do."""
+    t = args[0]
+    if t.dtype in _UNSIGNED:
+        t = _signed(t)
+    prod = node.attr("op") == "prod"
+    got = statecomm.exscan(ctx.comm, t, torch.mul if prod else torch.add)
+    if got is None:
+        return torch.ones_like(t) if prod else torch.zeros_like(t)
+    return got
