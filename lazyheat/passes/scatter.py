@@ -11,7 +11,7 @@ The decision reads layouts and consumer counts: global metadata.
 
 from __future__ import annotations
 
-from ..graph import Node, topo_order
+from ..graph import Node, rebuild, topo_order
 
 
 def scatter_partials(outputs) -> list:
@@ -41,6 +41,5 @@ def scatter_partials(outputs) -> list:
             new_of[id(n)] = Node("reduce_scatter", red.inputs, {"op": red.attr("op")}, n.aval,
                                  n.loc)
         else:
-            new_of[id(n)] = n if ins == list(n.inputs) else \
-                Node(n.op, tuple(ins), n.attrs, n.aval, n.loc)
+            new_of[id(n)] = rebuild(n, ins)
     return [new_of[id(o)] for o in outputs]

@@ -31,6 +31,8 @@ import numpy as np
 import torch
 from mpi4py import MPI
 
+from .comm import allgather_packed
+
 # point-to-point tag of state exchanges; every exchange of one collective pairs the same two
 # ranks in the same order on both sides, so one tag suffices
 TAG = 0x5A7E
@@ -61,11 +63,15 @@ def _specs(parts) -> list:
     return [(tuple(t.shape), t.dtype) for t in parts]
 
 
+def _nbytes(like) -> int:
+    """Bytes of tensors shaped and typed as ``like`` (shape, dtype) pairs."""
+    return sum(int(np.prod(s, dtype=np.int64)) * torch.empty((), dtype=d).element_size()
+               for s, d in like)
+
+
 def _exchange(mpi, send_parts, recv_like, partner: int) -> list:
     send = _pack(send_parts)
-    size = sum(int(np.prod(s, dtype=np.int64)) * torch.empty((), dtype=d).element_size()
-               for s, d in recv_like)
-    recv = np.empty(size, np.uint8)
+    recv = np.empty(_nbytes(recv_like), np.uint8)
     mpi.Sendrecv(send, dest=partner, sendtag=TAG, recvbuf=recv, source=partner, recvtag=TAG)
     return _unpack(recv, recv_like)
 
@@ -75,9 +81,7 @@ def _send(mpi, parts, dest: int) -> None:
 
 
 def _recv(mpi, like, source: int) -> list:
-    size = sum(int(np.prod(s, dtype=np.int64)) * torch.empty((), dtype=d).element_size()
-               for s, d in like)
-    buf = np.empty(size, np.uint8)
+    buf = np.empty(_nbytes(like), np.uint8)
     mpi.Recv(buf, source=source, tag=TAG)
     return _unpack(buf, like)
 
@@ -88,7 +92,6 @@ def _power_of_two(p: int) -> int:
 
 def combine_gathered(comm, parts, combine) -> list:
     """All-gather every rank's state, then combine them in rank order."""
-    from .comm import allgather_packed
     every = allgather_packed(comm, parts)
     state = [g[0] for g in every]
     for r in range(1, comm.size):

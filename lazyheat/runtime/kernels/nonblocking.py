@@ -3,24 +3,18 @@
 ``STARTS[op](node, args, ctx) -> nbcomm.Pending`` posts the collective of ``node`` (the
 non-blocking form of its kernel in ``collectives.py`` and ``states.py``); the executor
 waits for it at the wait step of the schedule (``passes/schedule.py``), and ``wait()``
-yields exactly the value the blocking kernel returns. ``passes.schedule.NONBLOCKING`` names
-the same ops (a test keeps the two in step).
+yields exactly the value the blocking kernel returns. The registry's ``CommRule.nonblocking``
+marks the same ops (``graph.ops.NONBLOCKING``; a test keeps the two in step).
 """
 
 from __future__ import annotations
 
 from .. import nbcomm as nb
 from .collectives import batch_flat, batch_results
+from .registry import registrar
 
 STARTS: dict = {}
-
-
-def start(*names: str):
-    def register(fn):
-        for name in names:
-            STARTS[name] = fn
-        return fn
-    return register
+start = registrar(STARTS, "a start function")  # ``@start(name, ...)``, as ``@kernel``
 
 
 @start("redistribute")

@@ -21,16 +21,23 @@ KERNELS: dict[str, Callable] = {}
 DONATES: set = set()
 
 
-def kernel(*names: str):
-    """Register the decorated function as the kernel of ops ``names`` (each exactly once)."""
-    def register(fn):
-        for name in names:
-            if name in KERNELS:
-                raise ValueError(f"op {name!r} has a kernel already "
-                                 f"({KERNELS[name].__module__}.{KERNELS[name].__name__})")
-            KERNELS[name] = fn
-        return fn
-    return register
+def registrar(table: dict, what: str):
+    """A decorator factory registering the decorated function in ``table`` under op names,
+    each exactly once (``what`` names the entry in the error)."""
+    def named(*names: str):
+        def register(fn):
+            for name in names:
+                if name in table:
+                    raise ValueError(f"op {name!r} has {what} already "
+                                     f"({table[name].__module__}.{table[name].__name__})")
+                table[name] = fn
+            return fn
+        return register
+    return named
+
+
+# ``@kernel(name, ...)``: the decorated function is the kernel of ops ``names``
+kernel = registrar(KERNELS, "a kernel")
 
 
 TORCH_DTYPES = {n: getattr(torch, n) for n in (
@@ -58,13 +65,8 @@ def local_offset(aval, rank):
 PART_KEYS: dict[str, Callable] = {}
 
 
-def part_key(*names: str):
-    """Register ``fn(node) -> hashable`` as the part key of ops ``names``."""
-    def register(fn):
-        for name in names:
-            PART_KEYS[name] = fn
-        return fn
-    return register
+# ``@part_key(name, ...)``: ``fn(node) -> hashable`` is the part key of ops ``names``
+part_key = registrar(PART_KEYS, "a part key")
 
 
 def computation_key(node):
