@@ -27,7 +27,7 @@ from .graph.node import canonical
 from .graph.ops import COLLECTIVES, DATA_DEPENDENT
 from .graph.timemodel import PlanTime
 from .graph.timemodel import estimate as _estimate
-from .passes import pipeline
+from .passes import pipeline, polymorph
 from .passes.pipeline import STAGES, break_note
 from .passes.schedule import enabled as overlap_enabled
 from .runtime import comm as cm
@@ -46,7 +46,14 @@ CACHE_SIZE = 256
 VERIFY_PASSES = False
 
 _CACHE: OrderedDict = OrderedDict()
-_STATS = {"hits": 0, "misses": 0}
+_STATS = {"hits": 0, "misses": 0, "resized": 0}
+# reuse the plan of another shape of the same expression where it is proven not to depend
+# on sizes (passes/polymorph.py); the test suite checks every reuse against planning anew
+SHAPE_POLYMORPHIC = True
+# (symbolic key, outputs, id(comm)) -> (comm, the symbols its communication depends on,
+# {their values: the proven ``polymorph.Template``, or False where it is not polymorphic}),
+# made when its first shape was planned
+_POLY: OrderedDict = OrderedDict()
 
 
 # ---------------------------------------------------------------- graph templates
@@ -189,8 +196,16 @@ def _cached(arrays):
         _STATS["hits"] += 1
         return hit[1], hit[2], params, hit[3], breaks, hit[4]
     _STATS["misses"] += 1
-    with trace_span("plan", "planning", stage="physical"):
-        outs, notes = run_passes(_build(order, new, key[1]))
+    sym = polymorph.symbolic(key[0], comm.size) if use_cache and SHAPE_POLYMORPHIC and \
+        not breaks else None
+    got = _resized(sym, key, order, new, comm) if sym is not None else None
+    if got is None:
+        with trace_span("plan", "planning", stage="physical"):
+            outs, notes = run_passes(_build(order, new, key[1]))
+        if sym is not None:
+            _remember(sym, key, comm, outs)
+    else:
+        outs, notes = got
     # only ranks that compare plans need the fingerprint (one rank: no walk, no key repr)
     fp = _fingerprint(key, outs) if comm.size > 1 else (None, None)
     programs = {}
@@ -199,6 +214,66 @@ def _cached(arrays):
         if len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
     return outs, notes, params, fp, breaks, programs
+
+
+def _remember(sym, key, comm, outs) -> None:
+    """After the first shape of an expression was planned: which of its sizes the plan's
+    communication depends on (``polymorph.exact_symbols``), for later shapes to key by."""
+    skey, values = sym
+    pk = (skey, key[1], id(comm))
+    entry = _POLY.get(pk)
+    if entry is None or entry[0] is not comm:
+        _POLY[pk] = (comm, polymorph.exact_symbols(outs, values), {})
+        if len(_POLY) > CACHE_SIZE:
+            _POLY.popitem(last=False)
+
+
+def _resized(sym, key, order, new, comm):
+    """(physical outputs, notes) for a graph whose expression was planned before for other
+    sizes, by resizing that plan (``passes/polymorph.py``), or None: the expression's first
+    shape (planned as it is), or not proven free of sizes. The second shape of an
+    expression (with the same sizes in its communication) proves a template: two plans at
+    probe sizes; later shapes cost a walk over the plan. Decided from global metadata:
+    every rank resizes alike."""
+    skey, values = sym
+    pk = (skey, key[1], id(comm))
+    entry = _POLY.get(pk)
+    if entry is None or entry[0] is not comm:
+        return None
+    _POLY.move_to_end(pk)
+    _, exact, templates = entry
+    fixed = tuple(values[k] for k in exact)
+    state = templates.get(fixed)
+    if state is None:
+        try:
+            with trace_span("plan", "planning", stage="template"):
+                state = polymorph.template(_build(order, new, key[1]), values, exact,
+                                           lambda outs: run_passes(outs))
+        except polymorph.NotPolymorphic:
+            state = False
+        if len(templates) >= 16:  # sizes of communication seen: a few per expression
+            templates.clear()
+        templates[fixed] = state
+    if state is False:
+        return None
+    try:
+        outs = state.instantiate(values)
+    except polymorph.NotPolymorphic:
+        return None
+    _STATS["resized"] += 1
+    if VERIFY_PASSES or _debug_level() >= 3:
+        _check_resized(outs, order, new, key)
+    # notes that count bytes were counted at the probe sizes
+    return outs, [n for n in state.notes if "->" not in n] + [
+        "plan resized from the plan of other sizes of this expression"]
+
+
+def _check_resized(outs, order, new, key) -> None:
+    """The test suite's oracle for resized plans: equal to planning the sizes anew."""
+    direct, _ = run_passes(_build(order, new, key[1]))
+    if polymorph.structure(outs) != polymorph.structure(direct):
+        raise AssertionError("a resized plan differs from planning its sizes anew:\n"
+                             f"{format_plan(outs)}\nvs\n{format_plan(direct)}")
 
 
 def _fingerprint(key, outs) -> tuple:
@@ -212,13 +287,16 @@ def _communicates(outs) -> bool:
 
 
 def plan_cache_info() -> dict:
-    """Plan cache statistics: hits, misses, entries."""
-    return {"hits": _STATS["hits"], "misses": _STATS["misses"], "entries": len(_CACHE)}
+    """Plan cache statistics: hits, misses (of which ``resized``: a plan of other sizes of
+    the same expression reused), entries."""
+    return {"hits": _STATS["hits"], "misses": _STATS["misses"],
+            "resized": _STATS["resized"], "entries": len(_CACHE)}
 
 
 def clear_plan_cache() -> None:
     _CACHE.clear()
-    _STATS["hits"] = _STATS["misses"] = 0
+    _POLY.clear()
+    _STATS["hits"] = _STATS["misses"] = _STATS["resized"] = 0
 
 
 def compute(*arrays):

@@ -190,7 +190,7 @@ def _reduce_needs(avals, attrs, shape, out, p) -> Needs:
 
 register(
     OpDef("reduce", Group.REDUCTION, infer=_infer_reduce, layout=_reduce_layout,
-          needs=_reduce_needs,
+          needs=_reduce_needs, resizable="always",
           fusion=Fusion.CLOSER, doc="reduction ``fn`` of one input over ``axes``"),
     OpDef("reduce_partial", Group.REDUCTION, fusion=Fusion.CLOSER, yields_partial=True,
           doc="this rank's partial state of a reduction over the split axis"),

@@ -77,6 +77,9 @@ class CommRule:
     cost: Callable | None = None
     # the runtime has a non-blocking form (issue now, wait later: ``passes/schedule.py``)
     nonblocking: bool = False
+    # its form follows from layouts (and, where priced, from the bytes of the value it
+    # moves): a plan resized for new sizes keeps it (``passes/polymorph.py``)
+    resizable: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,10 @@ class OpDef:
     - ``data_dependent``: the op's extent depends on the data (planned as a break).
     - ``user_data``: a leaf whose value is memory the user holds (never freed or reused);
       ``view``: the value is a reference into another node's value (no memory of its own).
+    - ``resizable``: "always" when its plan depends on sizes only through the dimensions of
+      its avals, so a new shape reuses the plan, resized (``passes/polymorph.py``; the
+      elementwise group is so by nature); "one_rank" when that holds on one rank only (on
+      several, the planner chooses its communication by sizes); "" otherwise.
     """
 
     name: str
@@ -109,6 +116,7 @@ class OpDef:
     data_dependent: bool = False
     user_data: bool = False
     view: bool = False
+    resizable: str = ""
     doc: str = ""
 
 

@@ -41,8 +41,10 @@ def carry_aval(out: Aval, axis: int) -> Aval:
 
 register(
     OpDef("cumsum", Group.SCAN, infer=_infer_cumsum, layout=_keep_layout, needs=keep_inputs,
+          resizable="one_rank",
           doc="cumulative sum along ``axis`` (block-local; see scan_carry/scan_add)"),
     OpDef("cumprod", Group.SCAN, infer=_infer_cumsum, layout=_keep_layout, needs=keep_inputs,
+          resizable="one_rank",
           doc="cumulative product along ``axis`` (block-local; see scan_carry/scan_add)"),
     OpDef("scan_carry", Group.SCAN, doc="the last slice of a rank's block scan (zeros when "
           "the block is empty; ones for a product)"),

@@ -122,10 +122,10 @@ def _concatenate_needs(avals, attrs, shape, out, p) -> Needs:
 
 register(
     OpDef("matmul", Group.CONTRACTION, infer=_infer_matmul, layout=_matmul_layout,
-          needs=_matmul_needs,
+          needs=_matmul_needs, resizable="one_rank",
           doc="matrix product (NumPy's matmul); a split contracted axis gives partial sums"),
     OpDef("transpose", Group.MOVEMENT, infer=_infer_transpose, layout=_transpose_layout,
-          needs=keep_inputs,
+          needs=keep_inputs, resizable="always",
           doc="permuted axes; the split axis moves with its data"),
     OpDef("reshape", Group.MOVEMENT, infer=_infer_reshape, layout=_reshape_layout,
           needs=_reshape_needs,

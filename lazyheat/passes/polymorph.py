@@ -1,0 +1,361 @@
+"""Shape-polymorphic plans: one plan for every size of an expression whose plan does not
+depend on its sizes.
+
+The plan cache keys a graph by its template (ops, attributes, avals). ``symbolic`` turns
+that key into a *symbolic* one: every dimension of 2 or more becomes a symbol, numbered by
+first appearance of its value, so dimensions that are equal stay equal (broadcasting may
+rely on it) and 0 and 1 stay concrete (empty arrays and broadcasting behave differently);
+the order of the symbols' values is part of the key. A split dimension stays concrete when
+its blocks could be smaller than 2 rows (fewer than 2p), and unbalanced counts make a graph
+ineligible; balanced counts are recomputed from the new extent. Only ops whose plans are
+free of sizes take part: elementwise functions, reductions and transposes (``POLY_OPS``),
+plus matmul and scans on one rank, where nothing is communicated.
+
+On several ranks the planner prices communication by its bytes (batching, a state's
+all-reduce algorithm, where an all-reduce goes), so the sizes that appear in a plan's
+collectives are *exact* (``exact_symbols``): a plan is reused only for equal values of
+them. The rest, typically the rows of split data, are free: a working set that shrinks or
+grows reuses its plan.
+
+``template`` proves a plan polymorphic before it is reused: it plans the graph at two probe
+sizes (distinct primes standing for the free symbols, in the order of their values) and
+checks that renaming the first plan's probe dimensions to the second's gives exactly the
+second plan, attributes included. A plan that keeps a derived size (a product of
+dimensions, a reciprocal) fails the check and is always planned for its concrete shape.
+``Template.instantiate`` then renames the probe plan's dimensions to a call's sizes: a new
+shape of a known expression costs one walk over the plan's nodes instead of the pass
+pipeline.
+"""
+
+from __future__ import annotations
+
+from ..graph import Node, TupleAval
+from ..graph.aval import Aval
+from ..graph.collectives import state_parts, state_splittable
+from ..graph.commcost import state_algorithm
+from ..graph.layout import balanced_counts
+from ..graph.ops import COLLECTIVES, ELEMENTWISE, OPS
+
+# logical ops whose plans depend on sizes only through the dimensions of their avals (the
+# registry's ``resizable``), and those that do so on one rank, where nothing is communicated
+POLY_OPS = ELEMENTWISE | {n for n, d in OPS.items() if d.resizable == "always"}
+POLY_OPS_ONE_RANK = POLY_OPS | {n for n, d in OPS.items() if d.resizable == "one_rank"}
+# collectives a resized plan may hold: their form follows from layouts, and from bytes that
+# are exact in the key (an allreduce_state's algorithm is checked again by ``instantiate``)
+POLY_COLLECTIVES = frozenset(n for n in COLLECTIVES if OPS[n].comm.resizable)
+
+
+class NotPolymorphic(Exception):
+    """A plan that cannot be resized (``instantiate`` or ``template`` found a reason)."""
+
+
+def symbolic(entries, p: int):
+    """(symbolic key, the value of each symbol) of a plan template key's ``entries`` on
+    ``p`` ranks, or None when the graph holds an op outside ``POLY_OPS`` (or a state, an
+    unbalanced split). Entries are the planner's: ``("$", param, struct)`` for data,
+    ``(op, attrs, struct, inputs)`` for the rest, struct being ``Aval.struct()``."""
+    allowed = POLY_OPS if p > 1 else POLY_OPS_ONE_RANK
+    concrete = {0, 1}
+    for e in entries:
+        if e[0] != "$" and e[0] not in allowed or e[2][0] == "tuple":
+            return None
+        shape, _, split, counts, _ = e[2]
+        if split is not None:
+            n = shape[split]
+            if counts != balanced_counts(n, p):
+                return None
+            if n < 2 * p:  # blocks of 0 or 1 rows: kept as they are
+                concrete.add(n)
+    symbol, values, out = {}, [], []
+    for e in entries:
+        shape, dtype, split, counts, device = e[2]
+        dims = []
+        for d in shape:
+            if d in concrete:
+                dims.append(d)
+                continue
+            k = symbol.get(d)
+            if k is None:
+                k = symbol[d] = len(values)
+                values.append(d)
+            dims.append(("n", k))
+        struct = (tuple(dims), dtype, split, None if split is None else "balanced", device)
+        out.append((e[0], e[1], struct) + tuple(e[3:]))
+    # the order of the sizes is part of the key: plans may compare dimensions (which of
+    # two states is smaller), and probes keep the order of the sizes they stand for
+    rank = tuple(sorted(range(len(values)), key=values.__getitem__))
+    return (tuple(out), p, rank), tuple(values)
+
+
+def exact_symbols(physical, values: tuple) -> tuple:
+    """The symbols (indices into ``values``) that size some communication of the plan
+    ``physical`` made for ``values``: the planner prices collectives by their bytes (batching,
+    a state's algorithm, where an all-reduce goes), so a plan is reused for other values of
+    these only when they are equal. Sizes that stay local (rows of split data) are free."""
+    where = {v: k for k, v in enumerate(values)}
+    found = set()
+    for n in walk(physical):
+        if n.op in COLLECTIVES:
+            for a in (n.aval.parts if isinstance(n.aval, TupleAval) else (n.aval,)):
+                found.update(where[d] for d in _dims(a) if d in where)
+    return tuple(sorted(found))
+
+
+def _dims(a) -> tuple:
+    if isinstance(a, TupleAval):
+        return tuple(d for x in a.parts for d in _dims(x))
+    return a.shape
+
+
+def probes(values: tuple, exact: tuple, p: int) -> tuple:
+    """Two tuples of sizes, one per symbol, that stand for ``values`` when a template is
+    proven: ``exact`` symbols keep their values; every other symbol gets a distinct prime
+    of at least 2p + 1 and 11, different in the two tuples, in the order of the values they
+    stand for (so comparisons between dimensions go the same way). Raises
+    ``NotPolymorphic`` when primes do not fit between the exact values."""
+    first, second = list(values), list(values)
+    floor, least = 0, max(2 * p, 10)
+    for k in sorted(range(len(values)), key=values.__getitem__):
+        if k in exact:
+            if values[k] <= floor:
+                raise NotPolymorphic("no probe sizes fit between its fixed sizes")
+            floor = values[k]
+            continue
+        first[k] = _next_prime(max(floor, least))
+        second[k] = floor = _next_prime(first[k])
+    return tuple(first), tuple(second)
+
+
+def _next_prime(n: int) -> int:
+    n += 1
+    while any(n % q == 0 for q in range(2, int(n ** 0.5) + 1)):
+        n += 1
+    return n
+
+
+def resize(outputs, dims: dict, p: int, attrs: bool = True) -> list:
+    """The graph of ``outputs`` with every dimension ``d`` in ``dims`` renamed ``dims[d]``
+    (balanced counts recomputed), and with ``attrs`` the integer attributes equal to a
+    renamed dimension too, inside the nodes that attributes hold (a fused group's members).
+    Raises ``NotPolymorphic`` for an unbalanced split it cannot recompute."""
+    avals: dict = {}
+
+    def aval_of(a):
+        got = avals.get(id(a))
+        if got is not None:
+            return got[1]
+        if isinstance(a, TupleAval):
+            new = TupleAval(tuple([aval_of(x) for x in a.parts]), a.names)
+        else:
+            shape = tuple([dims.get(d, d) for d in a.shape])
+            counts = a.counts
+            if a.split is not None:
+                if counts != balanced_counts(a.shape[a.split], p):
+                    raise NotPolymorphic("an unbalanced split")
+                counts = balanced_counts(shape[a.split], p)
+            new = Aval(shape, a.dtype, a.split, counts, a.device, a.comm)
+        avals[id(a)] = (a, new)  # the old aval held: its id is not reused meanwhile
+        return new
+
+    new_of: dict = {}
+
+    def value(v):
+        t = type(v)
+        if t is Node:
+            return new_of[id(v)]
+        if t is tuple:
+            return tuple([value(x) for x in v])
+        if t is int and attrs:
+            return dims.get(v, v)
+        return v
+
+    for n in walk(outputs):
+        new_of[id(n)] = Node(n.op, tuple([new_of[id(i)] for i in n.inputs]),
+                             tuple([(k, value(v)) for k, v in n.attrs]), aval_of(n.aval),
+                             n.loc)
+    return [new_of[id(o)] for o in outputs]
+
+
+def walk(outputs) -> list:
+    """Every node reachable from ``outputs`` through inputs and through the nodes that
+    attributes hold (a fused group's members and closer), dependencies first."""
+    order, seen = [], set()
+    stack = [(o, False) for o in reversed(list(outputs))]
+    while stack:
+        n, done = stack.pop()
+        if done:
+            order.append(n)
+            continue
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        stack.append((n, True))
+        deps = list(n.inputs)
+        for _, v in n.attrs:
+            _nodes_in(v, deps)
+        for d in reversed(deps):
+            if id(d) not in seen:
+                stack.append((d, False))
+    return order
+
+
+def _nodes_in(v, into) -> None:
+    if type(v) is Node:
+        into.append(v)
+    elif type(v) is tuple:
+        for x in v:
+            _nodes_in(x, into)
+
+
+def structure(outputs) -> tuple:
+    """A key equal for two graphs exactly when they have the same ops, attributes (nodes in
+    attributes by position, floats by their bits), avals and wiring."""
+    order = walk(outputs)
+    pos = {id(n): k for k, n in enumerate(order)}
+
+    def attr(v):
+        t = type(v)
+        if t is Node:
+            return ("@", pos[id(v)])
+        if t is tuple:
+            return tuple([attr(x) for x in v])
+        if t is float:
+            return ("f", v.hex())
+        if t is complex:
+            return ("c", v.real.hex(), v.imag.hex())
+        return (t.__name__, v) if t in (int, bool) else v
+
+    return tuple((n.op, tuple([(k, attr(v)) for k, v in n.attrs]), n.aval.struct(),
+                  tuple([pos[id(i)] for i in n.inputs])) for n in order), \
+        tuple(pos[id(o)] for o in outputs)
+
+
+def template(logical, values: tuple, exact: tuple, plan) -> Template:
+    """The physical plan of ``logical`` made at probe sizes, once proven polymorphic, for
+    symbols of ``values`` (the call's sizes; ``exact`` ones fixed, see ``exact_symbols``).
+    ``plan(outputs)`` runs the pass pipeline ((outputs, notes)). Raises ``NotPolymorphic``
+    when the plans at the two probes differ by more than their dimensions, or hold a
+    collective whose form depends on more than layouts."""
+    p = logical[0].aval.comm.size
+    free = tuple(k for k in range(len(values)) if k not in exact)
+    first, second = probes(values, exact, p)
+    plans = []
+    for probe in (first, second):
+        dims = {values[k]: probe[k] for k in free}
+        plans.append(plan(resize(logical, dims, p, attrs=False)))
+    (one, notes), (two, _) = plans
+    for n in walk(one):
+        if n.op in COLLECTIVES and n.op not in POLY_COLLECTIVES:
+            raise NotPolymorphic(f"its plan holds {n.op}, chosen by bytes")
+    renamed = resize(one, {first[k]: second[k] for k in free}, p)
+    if structure(renamed) != structure(two):
+        raise NotPolymorphic("its plan keeps a size beyond the dimensions")
+    return Template(one, first, free, notes)
+
+
+class Template:
+    """A proven plan made at ``probe`` sizes, compiled for resizing: per node (in ``walk``
+    order) its op, input positions, attributes (as they are, or a recipe when they hold
+    nodes or sizes), aval recipe and source line. ``instantiate(values)`` builds the plan
+    for the sizes ``values`` in one pass over that list."""
+
+    __slots__ = ("steps", "outputs", "avals", "states", "notes", "p", "probe")
+
+    def __init__(self, physical, probe: tuple, free: tuple, notes):
+        order = walk(physical)
+        pos = {id(n): k for k, n in enumerate(order)}
+        sym = {probe[k]: k for k in free}  # the sizes renamed (exact ones stay)
+        self.p = physical[0].aval.comm.size
+        self.probe, self.notes = probe, list(notes)
+        self.avals, seen, steps = [], {}, []
+        for n in order:
+            a = seen.get(id(n.aval))
+            if a is None:
+                a = seen[id(n.aval)] = len(self.avals)
+                self.avals.append(_aval_recipe(n.aval, sym))
+            recipe = _attr_recipe(n.attrs, sym, pos)
+            steps.append((n.op, tuple([pos[id(i)] for i in n.inputs]),
+                          n.attrs if recipe is None else recipe, recipe is not None, a, n.loc))
+        self.steps = tuple(steps)
+        self.outputs = tuple(pos[id(o)] for o in physical)
+        self.states = tuple(k for k, n in enumerate(order) if n.op == "allreduce_state")
+
+    def instantiate(self, values: tuple) -> list:
+        """The plan for sizes ``values`` (one per symbol). Raises ``NotPolymorphic`` where
+        a state's all-reduce algorithm would change with the new bytes."""
+        p = self.p
+        avals = [_aval_from(r, values, p) for r in self.avals]
+        built = []
+        for op, ins, attrs, recipe, a, loc in self.steps:
+            if recipe:
+                attrs = tuple([(k, _resolve(v, values, built)) for k, v in attrs])
+            built.append(Node(op, tuple([built[i] for i in ins]), attrs, avals[a], loc))
+        for k in self.states:
+            n = built[k]
+            a = n.aval
+            if state_algorithm(a.nbytes, p, state_splittable(a),
+                               state_parts(a)[1]) != n.attr("algorithm"):
+                raise NotPolymorphic("a state's all-reduce algorithm changes")
+        return [built[k] for k in self.outputs]
+
+
+def _aval_recipe(a, sym):
+    """("tuple", part recipes, names), ("fixed", aval) when no dimension is a symbol, or
+    ("dims", dims with symbols as ("n", k), aval)."""
+    if isinstance(a, TupleAval):
+        return ("tuple", tuple([_aval_recipe(x, sym) for x in a.parts]), a.names)
+    if not any(d in sym for d in a.shape):
+        return ("fixed", a)
+    if a.split is not None and a.counts != balanced_counts(a.shape[a.split], a.comm.size):
+        raise NotPolymorphic("an unbalanced split")
+    return ("dims", tuple([("n", sym[d]) if d in sym else d for d in a.shape]), a)
+
+
+def _aval_from(r, values, p):
+    kind = r[0]
+    if kind == "fixed":
+        return r[1]
+    if kind == "tuple":
+        return TupleAval(tuple([_aval_from(x, values, p) for x in r[1]]), r[2])
+    a = r[2]
+    shape = tuple([values[d[1]] if type(d) is tuple else d for d in r[1]])
+    counts = None if a.split is None else balanced_counts(shape[a.split], p)
+    return Aval(shape, a.dtype, a.split, counts, a.device, a.comm)
+
+
+class _Ref:
+    """In an attribute recipe: the node at position ``k``, a size (symbol ``k``), or a tuple
+    holding either (``items``)."""
+
+    __slots__ = ("kind", "k")
+
+    def __init__(self, kind, k):
+        self.kind, self.k = kind, k
+
+
+def _attr_recipe(attrs, sym, pos):
+    """None when ``attrs`` hold no node and no size; else them with nodes, sizes and tuples
+    holding either as ``_Ref``s."""
+    def mark(v):
+        t = type(v)
+        if t is Node:
+            return _Ref("node", pos[id(v)])
+        if t is int and v in sym:
+            return _Ref("size", sym[v])
+        if t is tuple:
+            items = tuple([mark(x) for x in v])
+            return v if all(map(lambda x, y: x is y, items, v)) else _Ref("tuple", items)
+        return v
+
+    out = tuple([(k, mark(v)) for k, v in attrs])
+    return None if all(map(lambda x, y: x[1] is y[1], out, attrs)) else out
+
+
+def _resolve(v, values, built):
+    if type(v) is not _Ref:
+        return v
+    if v.kind == "node":
+        return built[v.k]
+    if v.kind == "size":
+        return values[v.k]
+    return tuple([_resolve(x, values, built) for x in v.k])
