@@ -229,7 +229,8 @@ def write(out: Path, publish: Path | None = None) -> Path:
            "lazyheat: build = building the graph only; cold = build + plan + run of a graph "
            "of a new shape each time; warm = the same graph again (what the tables time). "
            "Small call: ``((a * 2 + 1) - a).sum()`` on 10 elements to a Python float, "
-           "microseconds per call; new shape (lazyheat) = a new length each call.", ""]
+           "microseconds per call; new shape = a new length each call (lazyheat reuses "
+           "the plan of another length, resized).", ""]
     body = []
     for r in ranks:
         for c in configs:

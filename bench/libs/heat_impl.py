@@ -12,7 +12,14 @@ import torch
 
 from .. import data
 from ..common import Case
-from .numpy_impl import call_us, lasso_checksum, overhead_chain, overlap_reduction, small_call
+from .numpy_impl import (
+    call_us,
+    lasso_checksum,
+    new_shape_call_us,
+    overhead_chain,
+    overlap_reduction,
+    small_call,
+)
 
 MISSING = {"bandwidth": "measured with torch (the same kernels)",
            "cg": "ht.linalg.cg takes a dense matrix only, not an operator: the n x n matrix "
@@ -134,7 +141,10 @@ def overhead(ctx, p):
     small = ht.array(np.arange(10.0))
     return Case(run, float, extra=lambda r: {
         "ops": 10 * p["reps"], "call_us": call_us(lambda: small_call(small).item(),
-                                                  p["reps"])}, notes="eager calls")
+                                                  p["reps"]),
+        "new_shape_call_us": new_shape_call_us(lambda n: ht.array(np.arange(float(n))),
+                                               lambda x: small_call(x).item(), p["reps"])},
+        notes="eager calls")
 
 
 def _vector(ctx, p, make):

@@ -20,7 +20,14 @@ from lazyheat.runtime import sync
 
 from .. import data
 from ..common import Case
-from .numpy_impl import call_us, lasso_checksum, overhead_chain, overlap_reduction, small_call
+from .numpy_impl import (
+    call_us,
+    lasso_checksum,
+    new_shape_call_us,
+    overhead_chain,
+    overlap_reduction,
+    small_call,
+)
 
 MISSING = {"bandwidth": "measured with torch (the same kernels)"}
 
@@ -232,13 +239,10 @@ def overhead(ctx, p):
         us = 1e6 / (reps * nodes)
         # the small call (3 operations and a sum on 10 elements): warm, and a new length
         # each call (a plan template of a new shape: planned again)
-        small = [lh.array(np.arange(10.0))]
-        warm_call = call_us(lambda: small_call(small[0]).item(), reps)
-        lengths = iter(range(11, 11 + 5 * reps))
-
-        def new_shape(_):
-            small[0] = lh.array(np.arange(float(next(lengths))))
-        new_call = call_us(lambda: small_call(small[0]).item(), reps, new_shape)
+        small = lh.array(np.arange(10.0))
+        warm_call = call_us(lambda: small_call(small).item(), reps)
+        new_call = new_shape_call_us(lambda n: lh.array(np.arange(float(n))),
+                                     lambda x: small_call(x).item(), reps)
         return {"ops": reps * nodes, "call_us": warm_call, "new_shape_call_us": new_call,
                 "build_us_per_node": build * us,
                 "cold_us_per_node": cold * us, "warm_us_per_node": warm * us,

@@ -143,13 +143,26 @@ def overhead(ctx, p):
         return s
     return Case(run, float, extra=lambda r: {
         "ops": 10 * p["reps"], "call_us": call_us(lambda: float(small_call(small)),
-                                                  p["reps"])})
+                                                  p["reps"]),
+        "new_shape_call_us": new_shape_call_us(lambda n: np.arange(float(n)),
+                                               lambda x: float(small_call(x)), p["reps"])})
 
 
 def small_call(a):
     """The small call: three elementwise operations and a sum (of 10 elements, in the
     overhead workload), what one call costs when there is almost no data."""
     return ((a * 2 + 1) - a).sum()
+
+
+def new_shape_call_us(make, call, reps) -> float:
+    """Microseconds per ``call(x)`` where ``x = make(n)`` has a new length ``n`` each call
+    (made untimed): the small call when the shape changes all the time."""
+    held = [make(10)]
+    lengths = iter(range(11, 11 + 5 * reps))
+
+    def new(_):
+        held[0] = make(next(lengths))
+    return call_us(lambda: call(held[0]), reps, new)
 
 
 def call_us(call, reps, new=None) -> float:

@@ -7,7 +7,7 @@ import torch
 
 from .. import data
 from ..common import Case
-from .numpy_impl import call_us, overhead_chain, small_call
+from .numpy_impl import call_us, new_shape_call_us, overhead_chain, small_call
 
 MISSING = {"lasso": "torch has no Lasso",
            "gaussian_nb": "torch has no classifiers (scikit-learn is the reference)",
@@ -87,7 +87,10 @@ def overhead(ctx, p):
     small = torch.arange(10.0, dtype=torch.float64)
     return Case(run, float, extra=lambda r: {
         "ops": 10 * p["reps"], "call_us": call_us(lambda: small_call(small).item(),
-                                                  p["reps"])})
+                                                  p["reps"]),
+        "new_shape_call_us": new_shape_call_us(
+            lambda n: torch.arange(float(n), dtype=torch.float64),
+            lambda x: small_call(x).item(), p["reps"])})
 
 
 def bandwidth(ctx, p):
