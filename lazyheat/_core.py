@@ -95,7 +95,7 @@ def make(op: str, inputs, attrs: dict, aval: Aval | None = None):
     registry) unless given (leaves, whose aval is the creation function's)."""
     if aval is None:
         aval = abstract_eval(op, [i.aval for i in inputs], attrs)
-    return LazyArray(Node(op, tuple(inputs), attrs, aval, user_location()))
+    return LazyArray(Node(op, tuple(inputs), attrs, aval, user_location(2)))
 
 
 def is_scalar(x) -> bool:

@@ -19,13 +19,13 @@ _BINOPS = {
 
 def _fwd(op):
     def f(self, other):
-        return ew.apply(op, self, other)
+        return ew.binary(op, self, other)
     return f
 
 
 def _rev(op):
     def f(self, other):
-        return ew.apply(op, other, self)
+        return ew.binary(op, other, self)
     return f
 
 
@@ -64,7 +64,7 @@ def _equality(op, none_result):
             from .creation import full_like
 
             return full_like(self, none_result, dtype="bool")
-        return ew.apply(op, self, other)
+        return ew.binary(op, self, other)
     return f
 
 

@@ -11,9 +11,13 @@ from . import _core
 from ._array import LazyArray
 from .creation import lazy
 from .graph import dtypes as dt
+from .graph import rules as ru
+from .graph.aval import Aval
 from .graph.elementwise import EWISE
 from .graph.errors import op_error
+from .graph.node import Node
 from .graph.ops import MEMO_LIMIT, eval_aval, value_key
+from .graph.source import user_location
 
 
 def _operand(x):
@@ -22,42 +26,144 @@ def _operand(x):
     return lazy(x)
 
 
-# (op, operands: avals or typed scalars, extra attributes, dtype) -> (aval, compute dtype,
-# scalars): what ``apply`` infers is a pure function of them (errors are never memoized)
+# What ``apply`` infers beyond shape and layout, keyed free of shapes: the op, then for each
+# operand its dtype's name (an array), its value (a Python int: overflow checks, clip's
+# clamping and integer powers read it) or its type (bool, float, complex, None: weak
+# promotion reads nothing else), then the extra attributes and ``dtype`` by value. It maps
+# to (result dtype, compute dtype, the int scalars clamped into range as (position, value)).
+# Shapes reach the result through broadcasting and the layout rule only, which every call
+# computes, so a new length costs no inference. Errors are never memoized.
 _MEMO: dict = {}
 
 
 def apply(op: str, *operands, dtype=None, **extra):
     """Build the elementwise node ``op(*operands)``."""
-    ops = [_operand(o) for o in operands]
-    arrays = [o for o in ops if isinstance(o, LazyArray)]
-    if not arrays:
+    ops = list(operands)
+    key, arrays, keyed = [op], [], True
+    for i, o in enumerate(ops):
+        t = type(o)
+        if t is LazyArray:
+            arrays.append(o)
+            key.append(o._node.aval.dtype.name)
+        elif t is int:
+            key.append(o)
+        elif t is float or t is bool or t is complex or o is None:
+            key.append(t)
+        elif isinstance(o, LazyArray):
+            arrays.append(o)
+            key.append(o._node.aval.dtype.name)
+        elif _core.is_scalar(o):  # a subclass of a Python scalar type: inferred every time
+            keyed = False
+        else:
+            ops[i] = o = lazy(o)
+            arrays.append(o)
+            key.append(o._node.aval.dtype.name)
+    if not arrays:  # scalars only: the first becomes a 0-d array
         first = next(i for i, o in enumerate(ops) if o is not None)
         ops[first] = lazy(ops[first])
-        arrays = [ops[first]]
-    _core.check_same(arrays, op)
-    nodes = [a._node for a in arrays]
-    try:
-        key = (op, tuple([(o._node.aval, o._node.aval.comm) if isinstance(o, LazyArray)
-                          else value_key(o) for o in ops]),
-               tuple([(k, value_key(v)) for k, v in extra.items()]), value_key(dtype))
-    except TypeError:  # an operand or attribute with no memo key: infer every time
-        key = None
-    hit = _MEMO.get(key) if key is not None else None
+        return apply(op, *ops, dtype=dtype, **extra)
+    if len(arrays) > 1:
+        _core.check_same(arrays, op)
+    nodes = tuple([a._node for a in arrays])
+    if extra or dtype is not None:
+        try:
+            key = (tuple(key), tuple([(k, value_key(v)) for k, v in extra.items()]),
+                   value_key(dtype))
+        except TypeError:  # an attribute with no memo key
+            keyed = False
+    else:
+        key = tuple(key)
+    hit = _MEMO.get(key) if keyed else None
     if hit is None:
-        hit = _infer(op, ops, arrays, nodes, dtype, extra)
-        if key is not None:
+        aval, cdt, clamped = _infer(op, ops, arrays, nodes, dtype, extra)
+        if keyed:
             if len(_MEMO) >= MEMO_LIMIT:
                 _MEMO.clear()
-            _MEMO[key] = hit
-    aval, cdt, scalars = hit
-    attrs = {"nargs": len(ops), "scalars": scalars, **extra, "cdtype": cdt}
-    return _core.make(op, nodes, attrs, aval)
+            _MEMO[key] = (aval.dtype, cdt, clamped)
+    else:
+        out, cdt, clamped = hit
+        aval = _aval(op, [n.aval for n in nodes], out)
+        for i, v in clamped:
+            ops[i] = v
+    scalars = tuple([(i, o) for i, o in enumerate(ops) if not isinstance(o, LazyArray)])
+    if extra:
+        attrs = {"nargs": len(ops), "scalars": scalars, **extra, "cdtype": cdt}
+    else:  # already in the sorted order ``Node`` keeps
+        attrs = (("cdtype", cdt), ("nargs", len(ops)), ("scalars", scalars))
+    return LazyArray(Node(op, nodes, attrs, aval, user_location(2)))
+
+
+def binary(op: str, x, y):
+    """``apply(op, x, y)``: the operators' path, with what a memo hit needs inlined for two
+    arrays, or an array and a Python scalar; anything else (and every miss) goes through
+    ``apply``."""
+    tx, ty = type(x), type(y)
+    if tx is LazyArray:
+        nx = x._node
+        ax = nx.aval
+        if ty is LazyArray:
+            ny = y._node
+            ay = ny.aval
+            hit = _MEMO.get((op, ax.dtype.name, ay.dtype.name))
+            if hit is None or ay.comm is not ax.comm or ay.device != ax.device:
+                return apply(op, x, y)  # (which raises what ``check_same`` finds)
+            out, cdt = hit[0], hit[1]
+            if ax.shape == ay.shape and ax.split is None and ay.split is None:
+                aval = ax if out is ax.dtype else ay if out is ay.dtype else \
+                    Aval(ax.shape, out, None, None, ax.device, ax.comm)
+            else:
+                aval = _aval(op, [ax, ay], out)
+            nodes, scalars = (nx, ny), ()
+        elif ty is float or ty is int or ty is bool or ty is complex:
+            hit = _MEMO.get((op, ax.dtype.name, y if ty is int else ty))
+            if hit is None or hit[2]:
+                return apply(op, x, y)
+            out, cdt = hit[0], hit[1]
+            aval = ax if out is ax.dtype else \
+                Aval(ax.shape, out, ax.split, ax.counts, ax.device, ax.comm)
+            nodes, scalars = (nx,), ((1, y),)
+        else:
+            return apply(op, x, y)
+    elif ty is LazyArray and (tx is float or tx is int or tx is bool or tx is complex):
+        ny = y._node
+        ay = ny.aval
+        hit = _MEMO.get((op, x if tx is int else tx, ay.dtype.name))
+        if hit is None or hit[2]:
+            return apply(op, x, y)
+        out, cdt = hit[0], hit[1]
+        aval = ay if out is ay.dtype else \
+            Aval(ay.shape, out, ay.split, ay.counts, ay.device, ay.comm)
+        nodes, scalars = (ny,), ((0, x),)
+    else:
+        return apply(op, x, y)
+    return LazyArray(Node(op, nodes, (("cdtype", cdt), ("nargs", 2), ("scalars", scalars)),
+                          aval, user_location(2)))
+
+
+def _aval(op, avals, out):
+    """The output aval of an elementwise op over ``avals`` with result dtype ``out``: the
+    broadcast shape, the layout rule's choice (an input's aval itself where it matches)."""
+    a0 = avals[0]
+    if len(avals) == 1:  # one array: its shape and layout (``ewise_layout`` of one operand)
+        if out is a0.dtype:
+            return a0
+        return Aval(a0.shape, out, a0.split, a0.counts, a0.device, a0.comm)
+    shape = ru.broadcast_shapes([a.shape for a in avals], op)
+    split = counts = None
+    for a in avals:
+        if a.split is not None:
+            split, counts = ru.ewise_layout(avals, shape, a0.comm.size)
+            break
+    for a in avals:
+        if a.dtype is out and a.shape == shape and a.split == split and a.counts == counts:
+            return a
+    return Aval(shape, out, split, counts, a0.device, a0.comm)
 
 
 def _infer(op, ops, arrays, nodes, dtype, extra) -> tuple:
-    """The output aval, the dtype the kernel computes in and the scalars (fitted to it) of
-    ``apply``; raises its build-time errors."""
+    """The output aval, the dtype the kernel computes in and the int scalars clamped into
+    range (``(position, value)`` pairs, also set in ``ops``) of ``apply``; raises its
+    build-time errors."""
     scalars = tuple((i, o) for i, o in enumerate(ops) if not isinstance(o, LazyArray))
     attrs = {"nargs": len(ops), "scalars": scalars, **extra}
     if op == "astype":
@@ -74,22 +180,23 @@ def _infer(op, ops, arrays, nodes, dtype, extra) -> tuple:
         cdt = dt.bool_
     else:
         cdt = out
+    clamped = ()
     if cdt.kind in "iu":
-        cdt = _fit_int_scalars(op, ops, cdt, arrays)
-        scalars = tuple((i, o) for i, o in enumerate(ops) if not isinstance(o, LazyArray))
+        clamped = _fit_int_scalars(op, ops, cdt, arrays)
     if op == "power" and out.kind in "biu" and _core.is_scalar(ops[1]) and \
             not isinstance(ops[1], bool) and ops[1] < 0:
         raise op_error(ValueError, op, "integers to negative integer powers are not allowed",
                        *(a.shape for a in arrays))
-    return aval, cdt, scalars
+    return aval, cdt, clamped
 
 
-def _fit_int_scalars(op, ops, cdt, arrays):
+def _fit_int_scalars(op, ops, cdt, arrays) -> tuple:
     """NumPy 2 rules for Python ints outside the integer dtype they meet: comparisons still
     compare values (the kernel's answer is then the same for every element), ``clip``
-    clamps its bounds into the dtype's range, and anything else is an OverflowError at
-    build time."""
+    clamps its bounds into the dtype's range (set in ``ops``; returned as ``(position,
+    value)`` pairs), and anything else is an OverflowError at build time."""
     lo, hi = dt.int_range(cdt)
+    clamped = []
     for i, o in enumerate(ops):
         if not (_core.is_scalar(o) and isinstance(o, int) and not isinstance(o, bool)):
             continue
@@ -99,10 +206,11 @@ def _fit_int_scalars(op, ops, cdt, arrays):
             continue  # kernel answers a bound outside the dtype as a constant
         if op == "clip":
             ops[i] = min(max(o, lo), hi)
+            clamped.append((i, ops[i]))
         else:
             raise op_error(OverflowError, op, f"Python integer {o} out of bounds for "
                            f"{cdt.name}", *(a.shape for a in arrays))
-    return cdt
+    return tuple(clamped)
 
 
 def _takes_integers(name) -> bool:
@@ -126,7 +234,7 @@ def _unary(name):
 
 def _binary(name):
     def f(x1, x2):
-        return apply(name, x1, x2)
+        return binary(name, x1, x2)
 
     f.__name__ = name
     f.__doc__ = f"Elementwise ``{name}`` of two operands, with NumPy broadcasting.\n\n" \

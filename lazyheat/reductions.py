@@ -17,12 +17,15 @@ from __future__ import annotations
 import builtins
 
 from . import _core
+from ._array import LazyArray
 from .creation import full_like, lazy, zeros
 from .elementwise import bitwise_xor
 from .elementwise import where as ew_where
 from .graph import dtypes as dt
 from .graph.errors import normalize_axes, normalize_axis, op_error
-from .graph.reduce import REDUCTIONS
+from .graph.node import Node
+from .graph.reduce import REDUCTIONS, reduce_aval
+from .graph.source import user_location
 from .manipulation import concatenate
 
 # torch has few kernels for uint16/32/64: reductions run on a signed type holding the same
@@ -61,23 +64,32 @@ def _reduce_unsigned(fn, x, axis, keepdims, ddof, dtype):
 
 def reduce(fn: str, x, axis=None, keepdims=False, ddof=0, dtype=None):
     """Build the reduction ``fn`` of ``x``."""
-    x = lazy(x)
-    if x.dtype.kind == "u" or dtype is not None and dt.as_dtype(dtype).kind == "u":
+    if not isinstance(x, LazyArray):
+        x = lazy(x)
+    a = x._node.aval
+    if dtype is not None:
+        dtype = dt.as_dtype(dtype)
+    if a.dtype.kind == "u" or dtype is not None and dtype.kind == "u":
         r = _reduce_unsigned(fn, x, axis, keepdims, ddof, dtype)
         if r is not None:
             return r
+    ndim = len(a.shape)
     if fn in ("argmin", "argmax"):
         if axis is not None:
-            axis = normalize_axis(axis, builtins.max(x.ndim, 1), fn, x.shape)
-        axes = tuple(range(x.ndim)) if axis is None else (axis,)
-        if x.ndim == 0:
+            axis = normalize_axis(axis, builtins.max(ndim, 1), fn, a.shape)
+        axes = tuple(range(ndim)) if axis is None else (axis,)
+        if ndim == 0:
             axes = ()
     else:
-        axes = normalize_axes(axis, x.ndim, fn, x.shape)
-    attrs = {"fn": fn, "axes": axes, "keepdims": bool(keepdims), "ddof": ddof}
-    if dtype is not None:
-        attrs["dtype"] = dt.as_dtype(dtype)
-    return _core.make("reduce", (x._node,), attrs)  # checks and aval: graph/reduce.py
+        axes = tuple(range(ndim)) if axis is None else normalize_axes(axis, ndim, fn, a.shape)
+    keepdims = bool(keepdims)
+    aval = reduce_aval(a, fn, axes, keepdims, dtype)  # checks and aval: graph/reduce.py
+    if dtype is None:  # the attributes in the sorted order ``Node`` keeps
+        attrs = (("axes", axes), ("ddof", ddof), ("fn", fn), ("keepdims", keepdims))
+    else:
+        attrs = (("axes", axes), ("ddof", ddof), ("dtype", dtype), ("fn", fn),
+                 ("keepdims", keepdims))
+    return LazyArray(Node("reduce", (x._node,), attrs, aval, user_location(2)))
 
 
 def _no_out(fn: str, out) -> None:
@@ -107,8 +119,10 @@ def sum(x, /, axis=None, dtype=None, out=None, keepdims=False, *, where=True):  
     >>> lh.sum(lh.ones((3, 4), split=0), axis=0).numpy()
     array([3., 3., 3., 3.], dtype=float32)
     """
-    _no_out("sum", out)
-    return reduce("sum", _masked(x, where, 0), axis, keepdims, dtype=dtype)
+    if out is not None:
+        _no_out("sum", out)
+    return reduce("sum", x if where is True else _masked(x, where, 0), axis, keepdims,
+                  dtype=dtype)
 
 
 def prod(x, /, axis=None, dtype=None, out=None, keepdims=False, *, where=True):

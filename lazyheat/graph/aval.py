@@ -15,7 +15,7 @@ from .dtypes import DType
 from .layout import balanced_counts, local_shape
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Aval:
     """Abstract value: global shape, dtype, layout (split + per-rank counts), device, comm."""
 
@@ -25,6 +25,16 @@ class Aval:
     counts: tuple | None
     device: str
     comm: object = field(compare=False, hash=False, repr=False)
+
+    def __init__(self, shape, dtype, split, counts, device, comm):
+        # (every node built makes one: the frozen fields are set through their slots'
+        # descriptors, half the time of the generated ``object.__setattr__`` calls)
+        _set_shape(self, shape)
+        _set_dtype(self, dtype)
+        _set_split(self, split)
+        _set_counts(self, counts)
+        _set_device(self, device)
+        _set_comm(self, comm)
 
     @property
     def ndim(self) -> int:
@@ -79,6 +89,11 @@ class Aval:
         if self.split is None or not self.shape[self.split]:
             return self.nbytes
         return self.nbytes // self.shape[self.split] * max(self.counts)
+
+
+_set_shape, _set_dtype, _set_split, _set_counts, _set_device, _set_comm = (
+    Aval.__dict__[name].__set__ for name in ("shape", "dtype", "split", "counts", "device",
+                                              "comm"))
 
 
 @dataclass(frozen=True, slots=True)

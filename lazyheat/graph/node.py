@@ -19,12 +19,15 @@ class Node:
     __slots__ = ("op", "inputs", "attrs", "aval", "loc", "__weakref__")
 
     def __init__(self, op: str, inputs: tuple, attrs: dict | tuple, aval: Aval, loc: str = ""):
-        items = tuple(sorted(attrs.items())) if isinstance(attrs, dict) else tuple(attrs)
-        object.__setattr__(self, "op", op)
-        object.__setattr__(self, "inputs", tuple(inputs))
-        object.__setattr__(self, "attrs", items)
-        object.__setattr__(self, "aval", aval)
-        object.__setattr__(self, "loc", loc)
+        # (called for every node built: a tuple of attributes is taken as already sorted,
+        # and the slots are set through their descriptors, past ``__setattr__``)
+        if type(attrs) is not tuple:
+            attrs = tuple(sorted(attrs.items())) if isinstance(attrs, dict) else tuple(attrs)
+        _set_op(self, op)
+        _set_inputs(self, inputs if type(inputs) is tuple else tuple(inputs))
+        _set_attrs(self, attrs)
+        _set_aval(self, aval)
+        _set_loc(self, loc)
 
     def __setattr__(self, name, value):
         raise AttributeError("Node is immutable")
@@ -37,6 +40,10 @@ class Node:
 
     def __repr__(self) -> str:
         return f"Node({self.op}, {self.aval.type_str()})"
+
+
+_set_op, _set_inputs, _set_attrs, _set_aval, _set_loc = (
+    Node.__dict__[name].__set__ for name in ("op", "inputs", "attrs", "aval", "loc"))
 
 
 def _canon(v):

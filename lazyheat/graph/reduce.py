@@ -161,10 +161,10 @@ def gathered(aval):
 
 
 # ---------------------------------------------------------------- the reduce op
-def _infer_reduce(avals, attrs):
-    (x,), fn = avals, attrs["fn"]
+def _reduce_result(x, fn, axes, keepdims, dtype) -> tuple:
+    """(shape, dtype) of reduction ``fn`` of ``x`` over ``axes``; raises its build-time
+    errors."""
     r = REDUCTIONS[fn]
-    axes = attrs["axes"]
     if r.real and x.dtype.is_complex:
         raise op_error(TypeError, fn, f"not supported for complex dtypes ({x.dtype.name})",
                        x.shape)
@@ -173,13 +173,41 @@ def _infer_reduce(avals, attrs):
     if r.needs_data and any(x.shape[a] == 0 for a in axes):
         raise op_error(ValueError, fn, "zero-size array to reduction operation which has no "
                        "identity", x.shape)
-    out = attrs.get("dtype")
-    out = r.dtype(x.dtype) if out is None else dt.as_dtype(out)
-    return ru.reduce_shape(x.shape, axes, attrs["keepdims"]), out
+    out = r.dtype(x.dtype) if dtype is None else dt.as_dtype(dtype)
+    return ru.reduce_shape(x.shape, axes, keepdims), out
+
+
+def _infer_reduce(avals, attrs):
+    return _reduce_result(avals[0], attrs["fn"], attrs["axes"], attrs["keepdims"],
+                          attrs.get("dtype"))
 
 
 def _reduce_layout(avals, attrs, shape, p):
     return ru.reduce_layout(avals[0], attrs["axes"], attrs["keepdims"])[0]
+
+
+# (fn, input dtype, ``dtype`` given) -> result dtype, for what passed the dtype checks: a
+# few hundred at most. The shape's checks and the layout are made on every call.
+_RESULT_DTYPE: dict = {}
+
+
+def reduce_aval(x: Aval, fn: str, axes: tuple, keepdims: bool, dtype=None) -> Aval:
+    """The output aval of ``reduce`` (``fn`` of ``x`` over normalized ``axes``; ``dtype`` a
+    DType or None): what ``abstract_eval`` gives from the registry's rules above, computed
+    without its memo key, as the public API builds every reduction through here."""
+    key = (fn, x.dtype.name, None if dtype is None else dtype.name)
+    out = _RESULT_DTYPE.get(key)
+    if out is None or REDUCTIONS[fn].needs_data:
+        shape, out = _reduce_result(x, fn, axes, keepdims, dtype)
+        _RESULT_DTYPE[key] = out
+    elif keepdims or len(axes) != len(x.shape):
+        shape = ru.reduce_shape(x.shape, axes, keepdims)
+    else:
+        shape = ()
+    if x.split is None:
+        return Aval(shape, out, None, None, x.device, x.comm)
+    split, counts = ru.reduce_layout(x, axes, keepdims)[0]
+    return Aval(shape, out, split, counts, x.device, x.comm)
 
 
 def _reduce_needs(avals, attrs, shape, out, p) -> Needs:

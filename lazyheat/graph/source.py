@@ -14,10 +14,12 @@ _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _INTERNAL: dict = {}  # file name -> (inside lazyheat or frozen, base name)
 
 
-def user_location() -> str:
-    """``file:line`` of the innermost frame outside the lazyheat package (the user's line).
-    Called for every node built, so file names are classified once and remembered."""
-    f = sys._getframe(1)
+def user_location(depth: int = 1) -> str:
+    """``file:line`` of the innermost frame outside the lazyheat package (the user's line),
+    looking from ``depth`` frames up (1: the caller; 2, from lazyheat's own code: its
+    caller). Called for every node built, so file names are classified once and
+    remembered."""
+    f = sys._getframe(depth)
     while f is not None:
         name = f.f_code.co_filename
         info = _INTERNAL.get(name)
