@@ -141,8 +141,9 @@ def test_check_is_a_pure_function_of_the_plan_and_the_limit():
 
 def test_the_estimate_is_cached_per_plan(monkeypatch):
     calls = []
-    real = memguard.memory_peak
+    real, bound = memguard.memory_peak, memguard.added_bound
     monkeypatch.setattr(memguard, "memory_peak", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(memguard, "added_bound", lambda *a: calls.append(1) or bound(*a))
     monkeypatch.setenv(memguard.ENV, "1GiB")
     for k in range(3):  # new data, the same structure: one plan, one estimate
         (lh.array(np.full((50, 4), k), split=0) * 3 - 1).compute()

@@ -332,6 +332,40 @@ def memory_peak(order, outputs, rank=None) -> MemoryPeak:
                       tuple(resident.tolist()), tuple(order), tuple(outputs))
 
 
+def added_bound(outputs, stop=None) -> int:
+    """A cheap upper bound on the bytes the plan ``outputs`` adds on any rank
+    (``memory_peak(...).added()[0]``), from one walk of the graph: every value it makes held
+    at once, each at its whole (global) size, a collective with its send and receive
+    buffers on its busiest rank. Each step's live bytes on any rank are the user's data
+    plus values made before it plus what the running node holds, so their sum bounds the
+    peak. ``stop``: give up and return a number above it as soon as the sum passes it
+    (the caller needs the exact estimate then).
+
+    >>> from lazyheat.graph import topo_order
+    >>> from lazyheat.graph.cost import added_bound, memory_peak
+    >>> x = lh.zeros((4096, 64), split=0, comm=lh.FakeComm(4))
+    >>> outs = lh.plan(x + 1).outputs                # one group: 256 KiB a rank, 1 MiB whole
+    >>> added_bound(outs), memory_peak(topo_order(outs), outs).added()[0]
+    (1048576, 262144)
+    """
+    total, seen, stack = 0, set(), list(outputs)
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        stack.extend(n.inputs)
+        if n.op in _NO_MEMORY:
+            continue
+        if opdef(n.op).comm is None:
+            total += n.aval.nbytes  # a rank's block is at most the whole value
+        else:
+            total += int(max(running_bytes(n).max(), rank_bytes(n.aval).max()))
+        if stop is not None and total > stop:
+            return total
+    return total
+
+
 def peak_bytes(order, outputs, rank=None) -> int:
     """Estimated peak memory of the busiest rank (or of ``rank``): see ``memory_peak``."""
     return memory_peak(order, outputs, rank).bytes
@@ -351,7 +385,7 @@ def totals(order, outputs) -> dict:
             "peak_bytes_per_rank": peak_bytes(order, outputs)}
 
 
-__all__ = ["COMM_BUFFERS", "CommCost", "MemoryPeak", "allreduce_bytes", "comm_bytes",
-           "comm_bytes_per_rank", "comm_cost", "comm_kind", "held_bytes", "is_free",
-           "memory_peak", "move_cost", "payload_bytes", "peak_bytes", "rank_bytes",
+__all__ = ["COMM_BUFFERS", "CommCost", "MemoryPeak", "added_bound", "allreduce_bytes",
+           "comm_bytes", "comm_bytes_per_rank", "comm_cost", "comm_kind", "held_bytes",
+           "is_free", "memory_peak", "move_cost", "payload_bytes", "peak_bytes", "rank_bytes",
            "recv_bytes", "running_bytes", "totals"]

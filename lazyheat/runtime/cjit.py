@@ -40,14 +40,13 @@ import os
 import shutil
 import threading
 import warnings
-import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
 
 from ..graph.ops import Group, opdef
-from . import native
+from . import env, native
 
 FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-ffp-contract=off", "-fwrapv",
          "-fopenmp-simd", "-fPIC", "-shared", "-std=gnu11")
@@ -103,8 +102,11 @@ LH_EXT(int32_t, max, >) LH_EXT(int32_t, min, <) LH_EXT(int64_t, max, >) LH_EXT(i
 
 def enabled() -> bool:
     """``LAZYHEAT_JIT`` (default on); the C tier also needs ``LAZYHEAT_NATIVE`` on."""
-    value = os.environ.get("LAZYHEAT_JIT", "1").strip().lower()
-    return value not in ("0", "", "off", "false") and native.enabled()
+    return _JIT() and native.enabled()
+
+
+_JIT = env.Setting("LAZYHEAT_JIT", lambda text: text is None or
+                   text.strip().lower() not in ("0", "", "off", "false"))
 
 
 def cache_dir() -> Path:
@@ -122,10 +124,19 @@ class Template:
     group input), the scalar values (``fs`` doubles, ``is_`` ints, in slot order), the
     closer's fn (or None), its C value type, and whether both tiers agree bit for bit."""
 
-    def __init__(self, source, kinds, fs, is_, closer_fn, root_dtype, exact):
+    def __init__(self, source, kinds, fs, is_, closer_fn, root_dtype, exact, mean=False):
         self.source, self.kinds, self.closer_fn = source, kinds, closer_fn
         self.root_dtype, self.exact = root_dtype, exact
-        self.fn = None  # the loaded kernel, once there is one
+        # what each call needs besides its tensors (``Runner``)
+        self.full = tuple(kind == "full" for kind in kinds)
+        self.ptrs = ctypes.c_void_p * max(1, len(kinds))  # the type of the pointer array
+        self.dtype = getattr(torch, root_dtype)
+        # a mean's closer: "reduce" divides by the count, the per-rank partial sums do not
+        self.mean = mean
+        # a closed group's result: the accumulator (a double or an int64) is written into
+        # a 0-d tensor made like this one (``torch.empty_like``: the cheapest new tensor)
+        self.acc = torch.zeros((), dtype=torch.float64 if root_dtype in _FLOATS
+                               else torch.int64)
         self.fs = (ctypes.c_double * max(1, len(fs)))(*fs)
         self.is_ = (ctypes.c_int64 * max(1, len(is_)))(*is_)
 
@@ -228,7 +239,8 @@ def template(node, members, refs, closer):
         exact = exact and fn in ("min", "max")
     source = _source(kinds, [a.dtype.name for a in in_avals], decls, body,
                      len(members) - 1, rdt, fn)
-    return Template(source, tuple(kinds), fs, is_, fn, rdt, exact)
+    return Template(source, tuple(kinds), fs, is_, fn, rdt, exact,
+                    fn == "mean" and closer.op == "reduce")
 
 
 def _source(kinds, dtypes, decls, body, last, rdt, fn):
@@ -327,10 +339,10 @@ def _key(source: str, cc: str) -> str:
 
 
 def _compiler():
-    env = (os.environ.get("CC", "cc"), os.environ.get("PATH"))
-    if env not in _COMPILERS:
-        _COMPILERS[env] = shutil.which(env[0])
-    return _COMPILERS[env]
+    cc = (env.get("CC", "cc"), env.get("PATH"))
+    if cc not in _COMPILERS:
+        _COMPILERS[cc] = shutil.which(cc[0])
+    return _COMPILERS[cc]
 
 
 def _folder() -> Path:
@@ -440,61 +452,86 @@ def kernel(source: str, rank: int = 0, wait: bool = False):
 
 
 # ---------------------------------------------------------------- running groups
-_OFF = object()
-# fused node -> Template | _OFF (the plan's groups are cached, so this is once per group)
-_GROUPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TEMPLATES: dict = {}  # group signature (``fused.signature``) -> Template | None (not taken)
+_TEMPLATES_MAX = 4096  # a bounded cache: cleared whole when full
 
 
-def _group(node, members, refs, closer, ctx):
-    t = _GROUPS.get(node)
-    if t is None:
-        t = template(node, members, refs, closer)
-        root = members[-1].aval
-        # replicated inexact groups would give ranks different bits while they switch
-        if t is None or not (t.exact or root.split is not None or ctx.comm.size == 1):
-            t = _OFF
-        _GROUPS[node] = t
+def _template(node, members, refs, closer, key):
+    """``template`` of the group, shared by the groups of one structure (``key``: source,
+    scalar values and kinds do not depend on sizes)."""
+    try:
+        t = _TEMPLATES.get(key, _TEMPLATES)
+    except TypeError:  # an unhashable attribute
+        return template(node, members, refs, closer)
+    if t is _TEMPLATES:
+        if len(_TEMPLATES) >= _TEMPLATES_MAX:
+            _TEMPLATES.clear()
+        t = _TEMPLATES[key] = template(node, members, refs, closer)
     return t
 
 
-def run(node, members, refs, closer, args, ctx, out_buffer):
-    """The group's value from its C kernel, or None when the default tier runs it (not
-    taken, still compiling, this run's tensors not contiguous). ``out_buffer(shape)`` gives
-    the output of a group without a closer (a donated input's buffer or a fresh one)."""
-    if ctx.device.type != "cpu" or not enabled():
+def runner(node, members, refs, closer, ctx, key, shape):
+    """The ``Runner`` of fused group ``node`` on this rank (``shape``: its local shape), or
+    None when the C tier does not take it (``key``: the group's structure, see
+    ``fused.signature``)."""
+    if ctx.device.type != "cpu":
         return None
-    t = _group(node, members, refs, closer, ctx)
-    if t is _OFF:
+    t = _template(node, members, refs, closer, key)
+    # replicated inexact groups would give ranks different bits while they switch
+    if t is None or not (t.exact or members[-1].aval.split is not None or
+                         ctx.comm.size == 1):
         return None
-    fn = t.fn
-    if fn is None:  # loaded once per group: later runs skip the compiler and cache lookups
-        fn = t.fn = kernel(t.source, ctx.rank)
-        if fn is None:
-            return None
-    shape = members[-1].aval.local_shape(ctx.rank)
     n = 1
     for s in shape:
         n *= s
     if n == 0:
         return None  # empty blocks: the default tier's edge cases (identities, errors)
-    for a, kind in zip(args, t.kinds):
-        if not torch.is_tensor(a) or a.device.type != "cpu" or not a.is_contiguous() or \
-                (kind == "full" and tuple(a.shape) != tuple(shape)) or \
-                (kind == "scalar" and a.numel() != 1):
+    return Runner(t, closer is not None and bool(closer.attr("keepdims")), shape, n,
+                  ctx.rank)
+
+
+class Runner:
+    """One group's C kernel call on one rank: what a call needs beyond its tensors and
+    its structure's ``Template``, made once per group (a cached plan's runs pay the
+    argument checks and the call only)."""
+
+    __slots__ = ("t", "fn", "shape", "n", "rank", "keep")
+
+    def __init__(self, t, keep, shape, n, rank):
+        self.t, self.fn, self.shape, self.n, self.rank, self.keep = t, None, shape, n, rank, keep
+
+    def run(self, args, out_buffer):
+        """The group's value, or None when the default tier runs it (the tier off, the
+        kernel still compiling, this run's tensors not contiguous). ``out_buffer(shape)``
+        gives the output of a group without a closer (a donated input's buffer or a fresh
+        one)."""
+        if not enabled():
             return None
-    STATS["runs"] += 1
-    ptrs = (ctypes.c_void_p * max(1, len(args)))(*[a.data_ptr() for a in args])
-    tdt = getattr(torch, t.root_dtype)
-    if t.closer_fn is None:
-        out = out_buffer(shape)
-        fn(n, ptrs, t.fs, t.is_, out.data_ptr(), None)
-        return out
-    res = (ctypes.c_double if t.root_dtype in _FLOATS else ctypes.c_int64)()
-    fn(n, ptrs, t.fs, t.is_, None, ctypes.addressof(res))
-    value = torch.tensor(res.value, dtype=torch.float64 if t.root_dtype in _FLOATS
-                         else torch.int64).to(tdt)
-    if t.closer_fn == "mean" and closer.op == "reduce":
-        value = (value / n).to(tdt)
-    if closer.attr("keepdims"):
-        value = value.reshape((1,) * len(shape))
-    return value
+        fn = self.fn
+        if fn is None:  # loaded once per group: later runs skip the compiler and the caches
+            fn = self.fn = kernel(self.t.source, self.rank)
+            if fn is None:
+                return None
+        t, shape = self.t, self.shape
+        ptrs = t.ptrs()
+        if len(args) != len(t.full):
+            return None
+        for k, (a, full) in enumerate(zip(args, t.full)):
+            if not torch.is_tensor(a) or not a.is_cpu or not a.is_contiguous() or \
+                    ((a.shape != shape) if full else (a.numel() != 1)):
+                return None
+            ptrs[k] = a.data_ptr()
+        STATS["runs"] += 1
+        if t.closer_fn is None:
+            out = out_buffer(shape)
+            fn(self.n, ptrs, t.fs, t.is_, out.data_ptr(), None)
+            return out
+        value = torch.empty_like(t.acc)
+        fn(self.n, ptrs, t.fs, t.is_, None, value.data_ptr())
+        if t.dtype is not value.dtype:  # narrowed as torch narrows: inf beyond float32's
+            value = value.to(t.dtype)  # range, int32 wrapping
+        if t.mean:
+            value = (value / self.n).to(t.dtype)
+        if self.keep:
+            value = value.reshape((1,) * len(shape))
+        return value

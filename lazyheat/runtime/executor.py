@@ -34,20 +34,53 @@ from .kernels.nonblocking import STARTS
 from .trace import step_hook
 
 
-@dataclass
 class Context:
-    comm: cm.Comm
-    device: torch.device
-    params: tuple = ()
-    donated: tuple = ()  # inputs of the running node that it may overwrite (see execute)
-    # parts of one computation taken by several nodes (kernels.registry.shared_parts)
-    part_uses: Counter = field(default_factory=Counter)
-    parts: dict = field(default_factory=dict)
-    part_outs: dict = field(default_factory=dict)  # key -> the "out" attrs taken of it
+    """What a kernel sees of its run: the communicator, the device, the user's data
+    (``params``), the inputs of the running node that it may overwrite (``donated``, see
+    ``execute``), and the parts of one computation taken by several nodes
+    (``kernels.registry.shared_parts``: ``part_uses``, ``parts``, ``part_outs``: key -> the
+    "out" attrs taken of it; made at their first use, as most plans have none). ``memo``:
+    the running program's ``Program.memo``."""
+
+    __slots__ = ("comm", "rank", "device", "params", "donated", "memo", "_part_uses",
+                 "_parts", "_part_outs")
+
+    def __init__(self, comm, device, params=(), donated=(), part_uses=None, parts=None,
+                 part_outs=None, memo=None):
+        self.comm, self.device, self.params, self.donated = comm, device, params, donated
+        self.rank = comm.rank if comm is not None else 0  # read by many kernels: once here
+        self._part_uses, self._parts, self._part_outs = part_uses, parts, part_outs
+        self.memo = {} if memo is None else memo
 
     @property
-    def rank(self) -> int:
-        return self.comm.rank
+    def part_uses(self) -> Counter:
+        if self._part_uses is None:
+            self._part_uses = Counter()
+        return self._part_uses
+
+    @part_uses.setter
+    def part_uses(self, value) -> None:
+        self._part_uses = value
+
+    @property
+    def parts(self) -> dict:
+        if self._parts is None:
+            self._parts = {}
+        return self._parts
+
+    @parts.setter
+    def parts(self, value) -> None:
+        self._parts = value
+
+    @property
+    def part_outs(self) -> dict:
+        if self._part_outs is None:
+            self._part_outs = {}
+        return self._part_outs
+
+    @part_outs.setter
+    def part_outs(self, value) -> None:
+        self._part_outs = value
 
 
 def guarded(comm: cm.Comm, what: str, fn, *args):
@@ -61,7 +94,9 @@ def guarded(comm: cm.Comm, what: str, fn, *args):
         comm.abort(f"lazyheat: rank {comm.rank} failed in {what}: {type(exc).__name__}: {exc}")
 
 
-@dataclass(frozen=True, eq=False)
+# (not frozen: nothing changes a program once made, and a frozen dataclass's __init__
+# costs each new plan a few microseconds)
+@dataclass(eq=False)
 class Program:
     """What ``execute`` derives from a plan alone, made once per cached plan (the planner
     keeps it beside the plan, so it goes when the plan leaves the cache): the steps, the
@@ -82,6 +117,9 @@ class Program:
     part_outs: dict  # key -> the "out" attrs taken of it
     donating: frozenset  # ids of the nodes that may overwrite a dying input
     schedule: object = None  # the schedule it was made for (None: the plain order)
+    # what kernels keep between runs of this program, by ``id`` of their node (the program
+    # holds its nodes, so the ids stay theirs): a fused group's compiled form, for one
+    memo: dict = field(default_factory=dict)
 
 
 def prepare(outputs, comm_size: int, schedule=None) -> Program:
@@ -95,29 +133,34 @@ def prepare(outputs, comm_size: int, schedule=None) -> Program:
         spans = {id(order[i]): span for i, span in schedule.spans.items()}
         steps = tuple(schedule.resolve(order))
         order = [n for kind, n in steps if kind != "issue"]
-    keep = frozenset(id(o) for o in outputs)
+    keep = frozenset([id(o) for o in outputs])
     uses = use_counts(order)
     frees = []
     # a value is dropped once its last reader ran (a collective reads its inputs until
     # its wait: an issue step drops nothing)
     for step in steps if steps is not None else order:
         n = step if steps is None else step[1]
-        dead = []
-        if steps is None or step[0] != "issue":
+        dead = ()
+        if n.inputs and (steps is None or step[0] != "issue"):
+            dead = []
             for i in n.inputs:
-                uses[id(i)] -= 1
-                if uses[id(i)] == 0 and id(i) not in keep:
+                left = uses[id(i)] = uses[id(i)] - 1
+                if left == 0 and id(i) not in keep:
                     dead.append(id(i))
-        frees.append(tuple(dead))
+            dead = tuple(dead)
+        frees.append(dead)
     part_uses, part_outs = Counter(), {}
+    part_keys, donates = K.PART_KEYS, K.DONATES
+    donating = []
     for n in order:
-        key_of = K.PART_KEYS.get(n.op)
-        if key_of is not None:
-            key = key_of(n)
+        op = n.op
+        if op in part_keys:
+            key = part_keys[op](n)
             part_uses[key] += 1
             part_outs.setdefault(key, set()).add(n.attr("out"))
-    donating = frozenset(id(n) for n in order if (n.op == "fused" and n.attr("closer") is None)
-                         or n.op in K.DONATES)
+        if (op == "fused" and n.attr("closer") is None) or op in donates:
+            donating.append(id(n))
+    donating = frozenset(donating)
     return Program(outputs, tuple(order), steps, spans, tuple(frees), keep, dict(part_uses),
                    part_outs, donating, schedule)
 
@@ -139,7 +182,9 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
     if program is None:
         program = prepare(outputs, comm.size, schedule)
     order, steps, frees = program.order, program.steps, program.frees
-    ctx = Context(comm, torch.device(device), tuple(params))
+    if type(device) is not torch.device:
+        device = torch.device(device)
+    ctx = Context(comm, device, tuple(params), memo=program.memo)
     if program.part_uses:  # kernels count the parts down: a copy per run
         ctx.part_uses, ctx.part_outs = Counter(program.part_uses), program.part_outs
     kernels = K.KERNELS
@@ -149,6 +194,8 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
     # the watchdog ends the job when one collective waits past LAZYHEAT_TIMEOUT (a rank
     # died or hangs); local kernels are never timed out, however long they take
     watch = sync.WATCH if comm.size > 1 else None
+    if watch is None and hook is None and profile is None and not trace and steps is None:
+        return _run_plain(program, vals, ctx, comm, kernels, params)
     if watch is not None:
         sync.start_watchdog(comm)
     # collectives in flight: id -> (Pending, issue time, seconds its issue took)
@@ -198,6 +245,25 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
     if watch is not None:
         watch.node = None
     return [vals[id(o)] for o in outputs]
+
+
+def _run_plain(program, vals, ctx, comm, kernels, params) -> list:
+    """``execute``'s loop for the plain order with nothing watching the steps (no trace, no
+    profile, no progress bar, no watchdog: one rank): the same steps, without the tests."""
+    order, frees, donating = program.order, program.frees, program.donating
+    for k, n in enumerate(order):
+        if donating and id(n) in donating:
+            ctx.donated = _donatable(n, vals, frees[k], params, order)
+        try:
+            vals[id(n)] = kernels[n.op](n, [vals[id(i)] for i in n.inputs], ctx)
+        except Exception as exc:  # noqa: BLE001 - any failure must end every rank
+            if comm.size == 1:
+                raise
+            _fail(comm, getattr(exc, "lazyheat_node", n), exc)
+        ctx.donated = ()
+        for i in frees[k]:
+            del vals[i]
+    return [vals[id(o)] for o in program.outputs]
 
 
 def _fail(comm, at, exc) -> None:

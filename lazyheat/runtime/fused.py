@@ -18,14 +18,13 @@ Chunk size: ``LAZYHEAT_CHUNK`` elements per chunk (default below, chosen by meas
 
 from __future__ import annotations
 
-import os
-import weakref
 from types import SimpleNamespace
 
 import torch
 
+from ..graph.dtypes import DType
 from ..graph.reduce import REDUCTIONS
-from . import cjit, memory
+from . import cjit, env, memory
 from . import compiled as C
 from . import kernels as K
 
@@ -59,15 +58,17 @@ def tier() -> str:
     of plans that repeat to ``torch.compile`` (``compiled.py``) and runs their first pass
     pooled. ``LAZYHEAT_FUSED_TIER`` overrides the default; see bench/fusion_tiers.py for the
     measurements behind it."""
-    value = os.environ.get("LAZYHEAT_FUSED_TIER", "pooled")
-    return value if value in TIERS else "pooled"
+    return _TIER()
+
+
+_TIER = env.Setting("LAZYHEAT_FUSED_TIER", lambda text: text if text in TIERS else "pooled")
 
 
 def chunk_elements(device=None) -> int:
     """Elements per chunk. On a GPU every chunk costs a kernel launch per member and whole
     blocks do not fit a cache anyway, so GPU groups run whole unless ``LAZYHEAT_CHUNK``
     says otherwise."""
-    value = os.environ.get("LAZYHEAT_CHUNK", "")
+    value = env.get("LAZYHEAT_CHUNK", "")
     if value.strip().lstrip("-").isdigit():
         return int(value)
     return 0 if device is not None and torch.device(device).type != "cpu" else DEFAULT_CHUNK
@@ -103,15 +104,28 @@ def compile_member(m, ctx):
     ``kernels/unsigned.py`` emulates them) and integer members with a Python int outside
     their dtype (a comparison answered as a constant). ``ctx`` only carries the device:
     compiled programs are cached."""
+    fast = _fast_member(m, ctx.device)
+    return fast if fast is not None else _slow_member(m, ctx.device)
+
+
+def _slow_member(m, device):
+    dev_ctx = SimpleNamespace(device=device)
+    return (lambda ops: K.k_ewise(m, ops, dev_ctx)), None
+
+
+def _fast_member(m, device):
+    """``compile_member``'s direct torch call for ``m``, or None where ``k_ewise`` runs it.
+    What it returns depends on the member's op, dtypes and scalars only (never on ``m``
+    itself or on sizes): groups of the same structure share it (``_calls``)."""
     cdt = m.attr("cdtype")
     fn = K.elementwise.PLAIN.get(m.op)
     fast = fn is not None and cdt is not None and \
         (m.aval.dtype == cdt or m.aval.dtype.name == "bool") and \
         K.elementwise.fast_dtype(K.tdtype(cdt), [v for _, v in m.attr("scalars", ())], m.op)
     if not fast or any(i.aval.dtype != cdt for i in m.inputs):
-        return (lambda ops: K.k_ewise(m, ops, ctx)), None
+        return None
     tdt = K.tdtype(cdt)
-    consts = {p: torch.tensor(v, dtype=tdt, device=ctx.device)
+    consts = {p: torch.tensor(v, dtype=tdt, device=device)
               for p, v in m.attr("scalars", ())}
     if not consts:
         if not _takes_out(m.op, fn, len(m.inputs)):
@@ -124,7 +138,7 @@ def compile_member(m, ctx):
             return (lambda ops: fn(c0, ops[0])), (lambda ops, out: fn(c0, ops[0], out=out))
         c1 = consts[1]
         return (lambda ops: fn(ops[0], c1)), (lambda ops, out: fn(ops[0], c1, out=out))
-    return (lambda ops: K.k_ewise(m, ops, ctx)), None
+    return None
 
 
 def run_members(program, inputs, bufs=None, root_out=None, rows=0):
@@ -188,28 +202,171 @@ def _chunk_plan(closer):
     return ("combine", fn) if _combine(fn) is not None else None
 
 
-# fused node -> {device: compiled program}; plans are cached, so programs are reused
-_PROGRAMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# ---------------------------------------------------------------- groups and their programs
+# What runs a group is found twice over. Per fused node (``_Group``, kept while the node
+# lives: plans are cached, so a cached plan's groups cost one lookup). And, for a node met
+# the first time, by the group's structure (``signature``: ops, dtypes, scalars, which
+# inputs are 0-d or the full shape, the closer; no size), so a new plan whose groups look
+# like an earlier plan's (the same expression on other sizes) reuses its compiled members
+# and its C kernel instead of building them again.
+_SHARED_MAX = 4096  # structures kept (a bounded cache: cleared whole when full)
+_CALLS: dict = {}  # (signature, device) -> per member: ``_fast_member``'s pair or None
 
 
-def _program(node, members, refs, device):
-    per_dev = _PROGRAMS.get(node)
-    if per_dev is None:
-        per_dev = _PROGRAMS[node] = {}
-    prog = per_dev.get(device)
-    if prog is None:
-        dev_ctx = SimpleNamespace(device=device)
-        prog = per_dev[device] = [(m, *compile_member(m, dev_ctx), r)
-                                  for m, r in zip(members, refs)]
-    return prog
+def _canon(v):
+    """``v`` as key material: floats by their bits (0.0 and -0.0 differ, NaN equals NaN),
+    dtypes by name, other types than int and str tagged with their type (True is not 1,
+    2.0 is not 2; a tagged value is only ever compared with one of its own type)."""
+    t = type(v)
+    if t is int or t is str or v is None:
+        return v
+    if t is tuple:
+        return tuple([_canon(x) for x in v])
+    if t is DType:
+        return (t, v.name)
+    if isinstance(v, float):
+        return (t, float(v).hex())
+    if isinstance(v, complex):
+        return (t, v.real.hex(), v.imag.hex())
+    return (t, v)
+
+
+_PLAIN = frozenset({int, str, bool, type(None)})  # equal exactly when alike
+
+
+def _attrs_key(attrs) -> tuple:
+    """A node's attributes as key material (``_canon``), the common ones without its
+    recursion: ints, strings, bools, None and tuples of them as they are (a member's
+    scalars only when all are ints: no 0.0 == -0.0, no True == 1 among scalars), dtypes
+    by name. A new plan keys each of its groups' members."""
+    out = []
+    for k, v in attrs:
+        t = type(v)
+        if t in _PLAIN:
+            out.append((k, v))
+            continue
+        if t is DType:
+            out.append((k, t, v.name))
+            continue
+        if t is tuple:
+            if k == "scalars":
+                for _, x in v:
+                    if type(x) is not int:
+                        break
+                else:
+                    out.append((k, v))
+                    continue
+            else:
+                for x in v:
+                    if type(x) not in _PLAIN:
+                        break
+                else:
+                    out.append((k, v))
+                    continue
+        out.append((k, _canon(v)))
+    return tuple(out)
+
+
+def _dtypes(aval):
+    """The dtype name of an array's aval; of a state's (``TupleAval``), its parts'."""
+    dt = getattr(aval, "dtype", None)
+    return dt.name if dt is not None else tuple([_dtypes(p) for p in aval.parts])
+
+
+def signature(node, members, refs, closer):
+    """The structure of fused group ``node``: everything its compiled members and its C
+    kernel depend on, and nothing that depends on sizes (a new size of the same expression
+    has the same signature). Unhashable where an attribute is: such groups share nothing.
+
+    Members and inputs are arrays; the closer's value may be a state (``TupleAval``)."""
+    root = members[-1].aval
+    shape, split, counts = root.shape, root.split, root.counts
+    ins = []
+    for i in node.inputs:
+        a = i.aval
+        ashape = a.shape
+        ins.append((a.dtype.name, 0 if ashape == () else 1 if (
+            ashape == shape and a.split == split and a.counts == counts) else 2))
+    return (tuple(ins), tuple([(m.op, m.aval.dtype.name, _attrs_key(m.attrs), r)
+                               for m, r in zip(members, refs)]),
+            None if closer is None else (closer.op, _dtypes(closer.aval),
+                                         _attrs_key(closer.attrs)), len(shape))
+
+
+def _calls(key, members, device):
+    """Per member, ``_fast_member``'s (call, call_out) or None: shared by the groups of one
+    structure (``key``) on one device."""
+    try:
+        got = _CALLS.get((key, device))
+    except TypeError:  # an unhashable attribute
+        return [_fast_member(m, device) for m in members]
+    if got is None:
+        if len(_CALLS) >= _SHARED_MAX:
+            _CALLS.clear()
+        got = _CALLS[key, device] = [_fast_member(m, device) for m in members]
+    return got
+
+
+_UNSET = object()
+
+
+class _Group:
+    """What runs one fused node on one device and rank, made at its first run: its local
+    shape, its structure's key, and (each made when first needed) the members' program for
+    the torch tiers and the C tier's runner (None: the C tier does not take it)."""
+
+    __slots__ = ("device", "rank", "members", "refs", "closer", "shape", "_key", "_program",
+                 "c")
+
+    def __init__(self, node, ctx):
+        self.device, self.rank = ctx.device, ctx.rank
+        self.members, self.refs = node.attr("members"), node.attr("args")
+        self.closer = node.attr("closer")
+        self.shape = tuple(self.members[-1].aval.local_shape(ctx.rank))
+        self._key = self._program = self.c = _UNSET
+
+    def key(self, node):
+        if self._key is _UNSET:
+            self._key = signature(node, self.members, self.refs, self.closer)
+        return self._key
+
+    def program(self, node):
+        """[(member, call, call_out, refs)]: the members compiled (``compile_member``)."""
+        if self._program is _UNSET:
+            calls = _calls(self.key(node), self.members, self.device)
+            self._program = [(m, *(c if c is not None else _slow_member(m, self.device)), r)
+                             for m, c, r in zip(self.members, calls, self.refs)]
+        return self._program
+
+    def runner(self, node, ctx):
+        if self.c is _UNSET:
+            self.c = cjit.runner(node, self.members, self.refs, self.closer, ctx,
+                                 self.key(node), self.shape)
+        return self.c
+
+
+def _group(node, ctx) -> _Group:
+    """The node's ``_Group``, kept in the running program's memo (``executor.Program``):
+    plans are cached with their programs, so a group is made once per cached plan."""
+    g = ctx.memo.get(id(node))
+    if g is None or g.rank != ctx.rank or g.device != ctx.device:
+        g = ctx.memo[id(node)] = _Group(node, ctx)
+    return g
 
 
 @K.kernel("fused")
 def k_fused(node, args, ctx):
-    members, refs, closer = node.attr("members"), node.attr("args"), node.attr("closer")
-    program = _program(node, members, refs, ctx.device)
+    g = _group(node, ctx)
+    closer, shape = g.closer, g.shape
     mode_tier = tier()
-    shape = members[-1].aval.local_shape(ctx.rank)
+    if mode_tier == "pooled":  # the C tier where it takes the group and has compiled it
+        c = g.runner(node, ctx)
+        if c is not None:
+            value = c.run(args, None if closer is not None else
+                          lambda shp: _out_buffer(node, args, ctx, shp))
+            if value is not None:
+                return value
+    program = g.program(node)
     if mode_tier == "compile":
         compiled = C.lookup(node, program, run_members, closer, _close, ctx)
         if compiled is not None:
@@ -221,11 +378,6 @@ def k_fused(node, args, ctx):
             value = C.run(node, compiled, args, ctx, out)
             if value is not None:
                 return value
-    if mode_tier == "pooled":  # the C tier where it takes the group and has compiled it
-        value = cjit.run(node, members, refs, closer, args, ctx,
-                         lambda shp: _out_buffer(node, args, ctx, shp))
-        if value is not None:
-            return value
     row = 1
     for s in shape[1:]:
         row *= s

@@ -35,7 +35,9 @@ alike. Without it, ranks on nodes with different free memory may disagree near t
 set ``LAZYHEAT_MEMORY_LIMIT`` for a limit that is the same everywhere.
 
 The estimate is cached per plan, so a cached plan pays one dictionary lookup and one
-comparison per run.
+comparison per run. A new plan whose every value, at its whole size and all held at once,
+fits the limit even so (``cost.added_bound``: one walk of its graph) is passed without the
+step-by-step estimate; any other plan gets the estimate, and its errors.
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ import re
 import weakref
 
 from ..graph import topo_order
-from ..graph.cost import memory_peak, rank_bytes
+from ..graph.cost import added_bound, memory_peak, rank_bytes
 from ..graph.ops import USER_DATA
+from . import env
 from .comm import FakeComm, _ranks_on_node
 
 ENV = "LAZYHEAT_MEMORY_LIMIT"
@@ -181,7 +184,7 @@ _PARSED: dict = {}  # LAZYHEAT_MEMORY_LIMIT text -> bytes or None
 
 def limit(comm, device) -> tuple[int | None, str]:
     """(bytes a rank of ``comm`` may use on ``device``, or None for no limit; its source)."""
-    text = os.environ.get(ENV)
+    text = env.get(ENV)
     if text is not None and text.strip():
         if text not in _PARSED:
             _PARSED[text] = parse_limit(text)
@@ -199,22 +202,32 @@ def limit(comm, device) -> tuple[int | None, str]:
 
 
 # ---------------------------------------------------------------- the check
-# physical outputs -> (their ids, (bytes the plan adds on its busiest rank, that rank)).
+# physical outputs -> (their ids, (bytes the plan adds on its busiest rank, that rank), exact).
 # Plans are cached with their output lists, so a cached plan finds its estimate here. Keyed
 # weakly by the first output and checked against every output's id; the value holds no node
-# (it would keep its key alive), so a plan that is gone takes its entry with it.
+# (it would keep its key alive), so a plan that is gone takes its entry with it. Not exact:
+# an upper bound (``cost.added_bound``) that was enough to pass the plan, with rank 0.
 _PEAKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _estimate(outs) -> tuple:
+def _estimate(outs, limit_bytes=None) -> tuple:
     """(bytes the plan ``outs`` adds beyond the user's data it reads, on the rank that adds
-    the most; that rank), cached per plan."""
+    the most; that rank), cached per plan. With ``limit_bytes``, an upper bound may stand
+    for it where the bound is within the limit: a new small plan is passed after one walk
+    of its graph instead of the step-by-step estimate (the bound is global metadata, like
+    the estimate, and the estimate is never larger: every rank decides as it would have)."""
     hit = _PEAKS.get(outs[0])
     if hit is not None and len(hit[0]) == len(outs) and all(map(
             lambda i, o: i == id(o), hit[0], outs)):
-        return hit[1]
+        if hit[2] or (limit_bytes is not None and hit[1][0] <= limit_bytes):
+            return hit[1]
+    elif limit_bytes is not None:
+        bound = added_bound(outs, limit_bytes)
+        if bound <= limit_bytes:
+            _PEAKS[outs[0]] = (tuple(map(id, outs)), (bound, 0), False)
+            return bound, 0
     got = memory_peak(topo_order(outs), list(outs)).added()
-    _PEAKS[outs[0]] = (tuple(map(id, outs)), got)
+    _PEAKS[outs[0]] = (tuple(map(id, outs)), got, True)
     return got
 
 
@@ -227,7 +240,7 @@ def check(outs, comm, limit_bytes, source="the limit given", added=None) -> None
     decides alike."""
     if limit_bytes is None or not outs:
         return
-    need, rank = _estimate(outs) if added is None else added
+    need, rank = _estimate(outs, limit_bytes) if added is None else added
     if need > limit_bytes:
         peak = memory_peak(topo_order(outs), list(outs), rank)  # the details, for the text
         text = message(peak, need, limit_bytes, source, comm.size)

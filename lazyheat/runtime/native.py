@@ -27,13 +27,19 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from . import env
+
 CSRC = Path(__file__).resolve().parent / "csrc"
 _LOADED: dict[str, ctypes.CDLL | None] = {}
 _OPENMP_FLAG = "-fopenmp"
 
 
 def enabled() -> bool:
-    return os.environ.get("LAZYHEAT_NATIVE", "1").strip() not in ("0", "", "off", "false")
+    return _NATIVE()
+
+
+_NATIVE = env.Setting("LAZYHEAT_NATIVE", lambda text: text is None or
+                      text.strip() not in ("0", "", "off", "false"))
 
 
 def cache_dir() -> Path:

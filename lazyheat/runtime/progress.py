@@ -12,12 +12,12 @@ None and pays nothing per step.
 
 from __future__ import annotations
 
-import os
 import sys
 from time import perf_counter
 
 from ..graph.cost import comm_bytes, is_free
 from ..graph.ops import COLLECTIVES
+from . import env
 
 DELAY_S = 0.5  # a plan shows a bar once it has run this long
 REFRESH_S = 0.2  # the plain bar redraws a terminal line at most this often
@@ -26,7 +26,11 @@ LOG_REFRESH_S = 10.0  # ... and appends a line to a non-terminal stderr at most 
 
 def enabled() -> bool:
     """``LAZYHEAT_PROGRESS`` set to anything but empty or "0" (read on every plan)."""
-    return os.environ.get("LAZYHEAT_PROGRESS", "").strip() not in ("", "0")
+    return _PROGRESS()
+
+
+_PROGRESS = env.Setting("LAZYHEAT_PROGRESS",
+                        lambda text: text is not None and text.strip() not in ("", "0"))
 
 
 def start(order, comm):
