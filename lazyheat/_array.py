@@ -119,6 +119,10 @@ class LazyArray:
         if self.size != 1:
             raise ValueError(f"item(): can only convert an array of size 1, got shape "
                              f"{self.shape}")
+        if self.split is None or self.comm.size == 1:
+            # this rank holds the element: read it off the tensor (no NumPy copy, no
+            # message), the same Python scalar ``numpy()`` would give
+            return self.larray.item()
         return self.numpy().reshape(()).item()
 
     def _scalar(self):

@@ -19,8 +19,35 @@ from .runtime.comm import Comm, install_world, world
 # handshake are active from ``import lazyheat`` (see runtime/comm.py install_world)
 install_world()
 
-# logical node -> the materialized leaf holding its value (kept while the node is alive)
-MATERIALIZED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+class _Standins:
+    """Logical node -> the materialized leaf holding its value, kept while the node is alive.
+
+    Every compute looks up every node of its graph here, so entries are keyed by ``id``: a
+    plain dict lookup, where a ``WeakKeyDictionary`` makes a weak reference per lookup. A
+    node's entry goes when the node dies (its weak reference's callback runs before the
+    memory, and so the id, can be reused), so an id never finds another node's entry."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self):
+        self.entries = {}  # id(node) -> (weak reference to the node, its leaf); read-only
+
+    def get(self, node, default=None):
+        e = self.entries.get(id(node))
+        return default if e is None else e[1]
+
+    def __setitem__(self, node, leaf):
+        k, entries = id(node), self.entries
+        entries[k] = (weakref.ref(node, lambda _, k=k: entries.pop(k, None)), leaf)
+
+    def __contains__(self, node) -> bool:
+        return id(node) in self.entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+MATERIALIZED = _Standins()
 # materialized leaf -> the logical node ``explain(analyze=True)`` computed it from
 ANALYZED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -83,10 +110,13 @@ def get_device(device=None) -> str:
     raise op_error(ValueError, "device", f"unknown device {device!r}; use 'cpu' or 'gpu'")
 
 
+_CPU = torch.device("cpu")
+
+
 def torch_device(device: str, comm: Comm) -> torch.device:
     if device == "cuda":
         return torch.device("cuda", comm.rank % torch.cuda.device_count())
-    return torch.device("cpu")
+    return _CPU
 
 
 def make(op: str, inputs, attrs: dict, aval: Aval | None = None):

@@ -113,7 +113,7 @@ def binary(op: str, x, y):
                     Aval(ax.shape, out, None, None, ax.device, ax.comm)
             else:
                 aval = _aval(op, [ax, ay], out)
-            nodes, scalars = (nx, ny), ()
+            nodes, scalars, plain = (nx, ny), (), True
         elif ty is float or ty is int or ty is bool or ty is complex:
             hit = _MEMO.get((op, ax.dtype.name, y if ty is int else ty))
             if hit is None or hit[2]:
@@ -121,7 +121,7 @@ def binary(op: str, x, y):
             out, cdt = hit[0], hit[1]
             aval = ax if out is ax.dtype else \
                 Aval(ax.shape, out, ax.split, ax.counts, ax.device, ax.comm)
-            nodes, scalars = (nx,), ((1, y),)
+            nodes, scalars, plain = (nx,), ((1, y),), ty is int or ty is bool
         else:
             return apply(op, x, y)
     elif ty is LazyArray and (tx is float or tx is int or tx is bool or tx is complex):
@@ -133,11 +133,11 @@ def binary(op: str, x, y):
         out, cdt = hit[0], hit[1]
         aval = ay if out is ay.dtype else \
             Aval(ay.shape, out, ay.split, ay.counts, ay.device, ay.comm)
-        nodes, scalars = (ny,), ((0, x),)
+        nodes, scalars, plain = (ny,), ((0, x),), tx is int or tx is bool
     else:
         return apply(op, x, y)
     return LazyArray(Node(op, nodes, (("cdtype", cdt), ("nargs", 2), ("scalars", scalars)),
-                          aval, user_location(2)))
+                          aval, user_location(2), plain))
 
 
 def _aval(op, avals, out):

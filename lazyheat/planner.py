@@ -10,7 +10,6 @@ the identical plan from global metadata, so collectives line up.
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from types import SimpleNamespace
 
@@ -31,8 +30,8 @@ from .passes import pipeline, polymorph
 from .passes.pipeline import STAGES, break_note
 from .passes.schedule import enabled as overlap_enabled
 from .runtime import comm as cm
+from .runtime import env, memguard, sync
 from .runtime import kernels as K
-from .runtime import memguard, sync
 from .runtime.executor import execute, guarded, prepare
 from .runtime.trace import span as trace_span
 
@@ -71,12 +70,13 @@ def _template(nodes, history=False):
     if history:
         nodes = [_core.ANALYZED.get(n, n) for n in nodes]
         stand = {id(n): n for n in nodes}
-    materialized = _core.MATERIALIZED
+    materialized = _core.MATERIALIZED.entries  # id(node) -> (its weak reference, its leaf)
 
     def resolve(n):
         e = stand.get(id(n))
-        if e is None:  # data leaves are never materialized: no weak-dict lookup for them
-            e = stand[id(n)] = n if n.op == "data" else materialized.get(n, n)
+        if e is None:  # data leaves are never materialized: no lookup for them
+            m = None if n.op == "data" else materialized.get(id(n))
+            e = stand[id(n)] = n if m is None else m[1]
         return e
 
     order, pos, seen = [], {}, set()
@@ -88,7 +88,13 @@ def _template(nodes, history=False):
             if id(node) in seen:
                 continue
             seen.add(id(node))
-            ins = tuple([resolve(i) for i in node.inputs])
+            ins = []
+            for i in node.inputs:  # (resolve, inlined: the loop every compute runs)
+                e = stand.get(id(i))
+                if e is None:
+                    m = None if i.op == "data" else materialized.get(id(i))
+                    e = stand[id(i)] = i if m is None else m[1]
+                ins.append(e)
             stack.append((node, ins))
             for i in reversed(ins):
                 if id(i) not in seen:
@@ -105,7 +111,8 @@ def _template(nodes, history=False):
             params.append(node.attr("buf"))
             continue
         where = tuple([pos[id(i)] for i in ins])
-        key.append((op, canonical(node.attrs), node.aval.struct(), where))
+        key.append((op, node.attrs if node.plain else canonical(node.attrs),
+                    node.aval.struct(), where))
         new.append(where if ins else None)
     outs = tuple(pos[id(resolve(n))] for n in nodes)
     return (tuple(key), outs), order, new, params, breaks
@@ -127,13 +134,18 @@ def _build(order, new, out_positions) -> list:
     return [built[i] for i in out_positions]
 
 
-def _debug_level() -> int:
-    """``LAZYHEAT_DEBUG``, the one debug switch, read here only: 0 (unset) to 3; any other
-    non-empty value means 1."""
-    value = os.environ.get("LAZYHEAT_DEBUG", "").strip()
+def _parse_debug(text) -> int:
+    value = (text or "").strip()
     if not value:
         return 0
     return int(value) if value.isdigit() else 1
+
+
+# ``LAZYHEAT_DEBUG``, the one debug switch, read here only: 0 (unset) to 3; any other
+# non-empty value means 1. Read at every compute (a change applies to the next one).
+_debug_level = env.Setting("LAZYHEAT_DEBUG", _parse_debug)
+# ``LAZYHEAT_PLAN_CACHE=0`` plans every compute anew
+_use_cache = env.Setting("LAZYHEAT_PLAN_CACHE", lambda text: text != "0")
 
 
 def run_passes(logical, stage="physical", world_size=None):
@@ -189,7 +201,7 @@ def _cached(arrays):
     key, order, new, params, breaks = _template([a._node for a in arrays])
     comm = arrays[0].comm
     ck = (key, id(comm))
-    use_cache = os.environ.get("LAZYHEAT_PLAN_CACHE", "1") != "0"
+    use_cache = _use_cache()
     hit = _CACHE.get(ck) if use_cache else None
     if hit is not None and hit[0] is comm:
         _CACHE.move_to_end(ck)
@@ -302,13 +314,13 @@ def clear_plan_cache() -> None:
 def compute(*arrays):
     """Compute several arrays in one plan (shared work done once); returns them as a tuple,
     now materialized (``a, b = lh.compute(a, b)``; ``(a,) = lh.compute(a)``, as Dask)."""
-    arrays = list(arrays)
     for a in arrays:
         if not isinstance(a, LazyArray):
             raise TypeError(f"compute() takes lazy arrays, got {type(a).__name__}")
-    todo = [a for a in arrays if not a.is_materialized]
+    todo = [a for a in arrays if a._node.op != "data"]  # not yet materialized
     if todo:
-        _core.check_same(todo, "compute")
+        if len(todo) > 1:
+            _core.check_same(todo, "compute")
         outs, notes, params, fp, breaks, programs = _cached(todo)
         if predicted.ACTIVE is not None:  # the time model's counter (off: this test only)
             predicted.ACTIVE.add_plan(outs)
@@ -319,7 +331,7 @@ def compute(*arrays):
                 (fp[1] if fp[1] is not None else _communicates(outs)):
             print(format_plan(outs, notes, [break_note(n) for n in breaks]))
         _run(todo, outs, params, programs=programs, debug=debug)
-    return tuple(arrays)
+    return arrays
 
 
 def _handshake(comm, fp, arrays, params) -> None:
@@ -358,7 +370,7 @@ def _describe(arrays, plan_digest) -> str:
 def _run(todo, outs, params, profile=None, programs=None, debug=None):
     comm = todo[0].comm
     dev = _core.torch_device(todo[0].device, comm)
-    sched = schedule_of(outs)
+    sched = schedule_of(outs) if comm.size > 1 else None
     # MemoryError before anything runs, on every rank; an overlapped schedule holds a
     # collective's buffers from its issue to its wait: its own estimate is compared
     memguard.check_plan(outs, comm, dev, None if sched is None else scheduled(outs)[1])
@@ -366,7 +378,7 @@ def _run(todo, outs, params, profile=None, programs=None, debug=None):
                      trace=(_debug_level() if debug is None else debug) >= 2, schedule=sched,
                      program=_program(programs, outs, comm, sched))
     for a, v in zip(todo, values):
-        leaf = Node("data", (), {"buf": Buffer(v)}, a.aval, a._node.loc)
+        leaf = Node("data", (), (("buf", Buffer(v)),), a.aval, a._node.loc)
         _core.MATERIALIZED[a._node] = leaf
         a._node = leaf
 

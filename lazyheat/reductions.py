@@ -89,7 +89,9 @@ def reduce(fn: str, x, axis=None, keepdims=False, ddof=0, dtype=None):
     else:
         attrs = (("axes", axes), ("ddof", ddof), ("dtype", dtype), ("fn", fn),
                  ("keepdims", keepdims))
-    return LazyArray(Node("reduce", (x._node,), attrs, aval, user_location(2)))
+    # (axes, names, flags and a dtype: plain key material unless ddof is a float)
+    return LazyArray(Node("reduce", (x._node,), attrs, aval, user_location(2),
+                          type(ddof) is int))
 
 
 def _no_out(fn: str, out) -> None:

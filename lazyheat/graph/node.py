@@ -16,9 +16,10 @@ from .aval import Aval, TupleAval  # noqa: F401 - re-exported: nodes carry them
 class Node:
     """One immutable operation in the expression DAG."""
 
-    __slots__ = ("op", "inputs", "attrs", "aval", "loc", "__weakref__")
+    __slots__ = ("op", "inputs", "attrs", "aval", "loc", "plain", "__weakref__")
 
-    def __init__(self, op: str, inputs: tuple, attrs: dict | tuple, aval: Aval, loc: str = ""):
+    def __init__(self, op: str, inputs: tuple, attrs: dict | tuple, aval: Aval, loc: str = "",
+                 plain: bool = False):
         # (called for every node built: a tuple of attributes is taken as already sorted,
         # and the slots are set through their descriptors, past ``__setattr__``)
         if type(attrs) is not tuple:
@@ -28,6 +29,9 @@ class Node:
         _set_attrs(self, attrs)
         _set_aval(self, aval)
         _set_loc(self, loc)
+        # the builder vouches that no attribute holds a float or complex value at any depth:
+        # the attributes are their own key material (``canonical``), for the plan cache
+        _set_plain(self, plain)
 
     def __setattr__(self, name, value):
         raise AttributeError("Node is immutable")
@@ -42,8 +46,8 @@ class Node:
         return f"Node({self.op}, {self.aval.type_str()})"
 
 
-_set_op, _set_inputs, _set_attrs, _set_aval, _set_loc = (
-    Node.__dict__[name].__set__ for name in ("op", "inputs", "attrs", "aval", "loc"))
+_set_op, _set_inputs, _set_attrs, _set_aval, _set_loc, _set_plain = (
+    Node.__dict__[name].__set__ for name in ("op", "inputs", "attrs", "aval", "loc", "plain"))
 
 
 def _canon(v):
@@ -52,7 +56,11 @@ def _canon(v):
     keys every node of every graph it sees."""
     t = type(v)
     if t is tuple:
-        return tuple([_canon(x) for x in v])
+        for x in v:  # a tuple of plain values (axes, a shape) is its own key material
+            tx = type(x)
+            if tx is tuple or tx is float or tx is complex:
+                return tuple([_canon(x) for x in v])
+        return v
     if t is float:
         return ("f", v.hex())
     if t is complex:
@@ -61,11 +69,14 @@ def _canon(v):
 
 
 def canonical(attrs) -> tuple:
-    """A node's attribute pairs as key material (see ``_canon``), for the plan cache."""
-    out = []
-    for k, v in attrs:
+    """A node's attribute pairs as key material (see ``_canon``), for the plan cache: the
+    pairs themselves when no value needs a change."""
+    for _, v in attrs:
         t = type(v)
-        out.append((k, _canon(v) if t is float or t is tuple or t is complex else v))
-    return tuple(out)
+        if t is float or t is tuple or t is complex:
+            break
+    else:
+        return attrs
+    return tuple([(k, _canon(v)) for k, v in attrs])
 
 
