@@ -13,9 +13,10 @@ plus matmul and scans on one rank, where nothing is communicated.
 
 On several ranks the planner prices communication by its bytes (batching, a state's
 all-reduce algorithm, where an all-reduce goes), so the sizes that appear in a plan's
-collectives are *exact* (``exact_symbols``): a plan is reused only for equal values of
-them. The rest, typically the rows of split data, are free: a working set that shrinks or
-grows reuses its plan.
+collectives, and those of its replicated values (the places an all-reduce could go), are
+*exact* (``exact_symbols``): a plan is reused only for equal values of them. The rest,
+typically the rows of split data, are free: a working set that shrinks or grows reuses its
+plan.
 
 ``template`` proves a plan polymorphic before it is reused: it plans the graph at two probe
 sizes (distinct primes standing for the free symbols, in the order of their values) and
@@ -91,20 +92,34 @@ def exact_symbols(physical, values: tuple) -> tuple:
     """The symbols (indices into ``values``) that size some communication of the plan
     ``physical`` made for ``values``: the planner prices collectives by their bytes (batching,
     a state's algorithm, where an all-reduce goes), so a plan is reused for other values of
-    these only when they are equal. Sizes that stay local (rows of split data) are free."""
+    these only when they are equal. In a plan that communicates, that is every size of a
+    collective or of a replicated value. Sizes that stay local (rows of split data) are
+    free."""
     where = {v: k for k, v in enumerate(values)}
-    found = set()
+    found, replicated, communicates = set(), set(), False
     for n in walk(physical):
-        if n.op in COLLECTIVES:
-            for a in (n.aval.parts if isinstance(n.aval, TupleAval) else (n.aval,)):
-                found.update(where[d] for d in _dims(a) if d in where)
+        collective = n.op in COLLECTIVES
+        communicates |= collective
+        for a in _leaves(n.aval):
+            dims = [where[d] for d in a.shape if d in where]
+            if collective:
+                found.update(dims)
+            elif a.split is None:
+                replicated.update(dims)
+    # Where an all-reduce of partial sums goes is chosen by comparing the bytes of the
+    # replicated values it could be placed at (``passes/partial.py``), the ones it was not
+    # placed at included: a plan that communicates keeps every size of a replicated value
+    # exact, so that choice is the same at the probes as at the call's sizes.
+    if communicates:
+        found |= replicated
     return tuple(sorted(found))
 
 
-def _dims(a) -> tuple:
+def _leaves(a) -> list:
+    """The array avals of ``a`` (the parts of a tuple, nested ones too)."""
     if isinstance(a, TupleAval):
-        return tuple(d for x in a.parts for d in _dims(x))
-    return a.shape
+        return [x for part in a.parts for x in _leaves(part)]
+    return [a]
 
 
 def probes(values: tuple, exact: tuple, p: int) -> tuple:
