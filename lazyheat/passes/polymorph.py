@@ -20,9 +20,11 @@ plan.
 
 ``template`` proves a plan polymorphic before it is reused: it plans the graph at two probe
 sizes (distinct primes standing for the free symbols, in the order of their values) and
-checks that renaming the first plan's probe dimensions to the second's gives exactly the
-second plan, attributes included. A plan that keeps a derived size (a product of
-dimensions, a reciprocal) fails the check and is always planned for its concrete shape.
+walks the two plans side by side (``Template``): same ops and wiring, avals equal up to
+the probe dimensions, attributes equal except integers that are the probe sizes
+themselves, which are learned to be sizes (a mean's divisor). A plan that keeps a derived
+size (a product of dimensions, a reciprocal) fails the check and is always planned for its
+concrete shape.
 ``Template.instantiate`` then renames the probe plan's dimensions to a call's sizes: a new
 shape of a known expression costs one walk over the plan's nodes instead of the pass
 pipeline.
@@ -125,9 +127,9 @@ def _leaves(a) -> list:
 def probes(values: tuple, exact: tuple, p: int) -> tuple:
     """Two tuples of sizes, one per symbol, that stand for ``values`` when a template is
     proven: ``exact`` symbols keep their values; every other symbol gets a distinct prime
-    of at least 2p + 1 and 11, different in the two tuples, in the order of the values they
-    stand for (so comparisons between dimensions go the same way). Raises
-    ``NotPolymorphic`` when primes do not fit between the exact values."""
+    above 10 and 2p, different in the two tuples, in the order of the values they stand
+    for (so comparisons between dimensions go the same way). Raises ``NotPolymorphic``
+    when primes do not fit between the exact values."""
     first, second = list(values), list(values)
     floor, least = 0, max(2 * p, 10)
     for k in sorted(range(len(values)), key=values.__getitem__):
@@ -148,10 +150,10 @@ def _next_prime(n: int) -> int:
     return n
 
 
-def resize(outputs, dims: dict, p: int, attrs: bool = True) -> list:
+def resize(outputs, dims: dict, p: int) -> list:
     """The graph of ``outputs`` with every dimension ``d`` in ``dims`` renamed ``dims[d]``
-    (balanced counts recomputed), and with ``attrs`` the integer attributes equal to a
-    renamed dimension too, inside the nodes that attributes hold (a fused group's members).
+    (balanced counts recomputed), inside the nodes that attributes hold too (a fused
+    group's members); attributes are kept as they are (a logical graph's hold no sizes).
     Raises ``NotPolymorphic`` for an unbalanced split it cannot recompute."""
     avals: dict = {}
 
@@ -180,8 +182,6 @@ def resize(outputs, dims: dict, p: int, attrs: bool = True) -> list:
             return new_of[id(v)]
         if t is tuple:
             return tuple([value(x) for x in v])
-        if t is int and attrs:
-            return dims.get(v, v)
         return v
 
     for n in walk(outputs):
@@ -257,43 +257,57 @@ def template(logical, values: tuple, exact: tuple, plan) -> Template:
     plans = []
     for probe in (first, second):
         dims = {values[k]: probe[k] for k in free}
-        plans.append(plan(resize(logical, dims, p, attrs=False)))
+        plans.append(plan(resize(logical, dims, p)))
     (one, notes), (two, _) = plans
     for n in walk(one):
         if n.op in COLLECTIVES and n.op not in POLY_COLLECTIVES:
             raise NotPolymorphic(f"its plan holds {n.op}, chosen by bytes")
-    renamed = resize(one, {first[k]: second[k] for k in free}, p)
-    if structure(renamed) != structure(two):
-        raise NotPolymorphic("its plan keeps a size beyond the dimensions")
-    return Template(one, first, free, notes)
+    return Template(one, two, first, second, free, notes)
 
 
 class Template:
-    """A proven plan made at ``probe`` sizes, compiled for resizing: per node (in ``walk``
+    """A proven plan made at probe sizes, compiled for resizing: per node (in ``walk``
     order) its op, input positions, attributes (as they are, or a recipe when they hold
     nodes or sizes), aval recipe and source line. ``instantiate(values)`` builds the plan
-    for the sizes ``values`` in one pass over that list."""
+    for the sizes ``values`` in one pass over that list.
+
+    It is made from the plans ``one`` and ``two`` of the same graph at the probe sizes
+    ``first`` and ``second`` (symbols ``free`` differ, the others are equal), walked side
+    by side: they must have the same ops and wiring, avals equal up to renaming the probe
+    dimensions, and attributes equal except integers that are the probe sizes themselves
+    (``first[k]`` in one where ``second[k]`` is in two: a size, renamed when resized).
+    Anything else (a product of sizes, a reciprocal, a choice that flips) raises
+    ``NotPolymorphic``. Which integers are sizes is learned from the difference, never
+    guessed from values: a constant or a position that happens to equal a probe stays."""
 
     __slots__ = ("steps", "outputs", "avals", "states", "notes", "p", "probe")
 
-    def __init__(self, physical, probe: tuple, free: tuple, notes):
-        order = walk(physical)
-        pos = {id(n): k for k, n in enumerate(order)}
-        sym = {probe[k]: k for k in free}  # the sizes renamed (exact ones stay)
-        self.p = physical[0].aval.comm.size
-        self.probe, self.notes = probe, list(notes)
+    def __init__(self, one, two, first: tuple, second: tuple, free: tuple, notes):
+        o1, o2 = walk(one), walk(two)
+        pos1 = {id(n): k for k, n in enumerate(o1)}
+        pos2 = {id(n): k for k, n in enumerate(o2)}
+        if len(o1) != len(o2) or [pos1[id(o)] for o in one] != [pos2[id(o)] for o in two]:
+            raise NotPolymorphic("its plan keeps a size beyond the dimensions")
+        sym = {first[k]: k for k in free}  # the sizes renamed (exact ones stay)
+        self.p = p = one[0].aval.comm.size
+        self.probe, self.notes = first, list(notes)
         self.avals, seen, steps = [], {}, []
-        for n in order:
+        for n, m in zip(o1, o2):
+            if n.op != m.op or [pos1[id(i)] for i in n.inputs] != \
+                    [pos2[id(i)] for i in m.inputs]:
+                raise NotPolymorphic("its plan keeps a size beyond the dimensions")
             a = seen.get(id(n.aval))
             if a is None:
                 a = seen[id(n.aval)] = len(self.avals)
                 self.avals.append(_aval_recipe(n.aval, sym))
-            recipe = _attr_recipe(n.attrs, sym, pos)
-            steps.append((n.op, tuple([pos[id(i)] for i in n.inputs]),
+            if _aval_from(self.avals[a], second, p).struct() != m.aval.struct():
+                raise NotPolymorphic("its plan keeps a size beyond the dimensions")
+            recipe = _attr_recipe(n.attrs, m.attrs, sym, second, pos1, pos2)
+            steps.append((n.op, tuple([pos1[id(i)] for i in n.inputs]),
                           n.attrs if recipe is None else recipe, recipe is not None, a, n.loc))
         self.steps = tuple(steps)
-        self.outputs = tuple(pos[id(o)] for o in physical)
-        self.states = tuple(k for k, n in enumerate(order) if n.op == "allreduce_state")
+        self.outputs = tuple(pos1[id(o)] for o in one)
+        self.states = tuple(k for k, n in enumerate(o1) if n.op == "allreduce_state")
 
     def instantiate(self, values: tuple) -> list:
         """The plan for sizes ``values`` (one per symbol). Raises ``NotPolymorphic`` where
@@ -348,22 +362,46 @@ class _Ref:
         self.kind, self.k = kind, k
 
 
-def _attr_recipe(attrs, sym, pos):
-    """None when ``attrs`` hold no node and no size; else them with nodes, sizes and tuples
-    holding either as ``_Ref``s."""
-    def mark(v):
+def _attr_recipe(attrs, other, sym, second, pos, pos_other):
+    """None when ``attrs`` (of a node in the first probe's plan) equal ``other`` (the same
+    node's in the second's) and hold no node; else them with nodes, sizes and the tuples
+    holding either as ``_Ref``s. Raises ``NotPolymorphic`` where they differ otherwise."""
+    def mark(v, w):
         t = type(v)
+        if t is not type(w):
+            raise NotPolymorphic("its plan keeps a size beyond the dimensions")
         if t is Node:
+            if pos[id(v)] != pos_other[id(w)]:
+                raise NotPolymorphic("its plan keeps a size beyond the dimensions")
             return _Ref("node", pos[id(v)])
-        if t is int and v in sym:
-            return _Ref("size", sym[v])
         if t is tuple:
-            items = tuple([mark(x) for x in v])
+            if len(v) != len(w):
+                raise NotPolymorphic("its plan keeps a size beyond the dimensions")
+            items = tuple([mark(x, y) for x, y in zip(v, w)])
             return v if all(map(lambda x, y: x is y, items, v)) else _Ref("tuple", items)
+        if t is int:
+            if v == w:
+                return v
+            k = sym.get(v)  # a size: the first probe's here, the second's there
+            if k is None or second[k] != w:
+                raise NotPolymorphic("its plan keeps a size beyond the dimensions")
+            return _Ref("size", k)
+        if t is float or t is complex:  # by their bits: 0.0 and -0.0 differ
+            if _bits(v) != _bits(w):
+                raise NotPolymorphic("its plan keeps a size beyond the dimensions")
+            return v
+        if v is not w and v != w:
+            raise NotPolymorphic("its plan keeps a size beyond the dimensions")
         return v
 
-    out = tuple([(k, mark(v)) for k, v in attrs])
+    if len(attrs) != len(other) or any(a[0] != b[0] for a, b in zip(attrs, other)):
+        raise NotPolymorphic("its plan keeps a size beyond the dimensions")
+    out = tuple([(k, mark(v, w)) for (k, v), (_, w) in zip(attrs, other)])
     return None if all(map(lambda x, y: x[1] is y[1], out, attrs)) else out
+
+
+def _bits(v) -> tuple:
+    return (v.hex(),) if type(v) is float else (v.real.hex(), v.imag.hex())
 
 
 def _resolve(v, values, built):
