@@ -50,9 +50,10 @@ _STATS = {"hits": 0, "misses": 0, "resized": 0}
 # on sizes (passes/polymorph.py); the test suite checks every reuse against planning anew
 SHAPE_POLYMORPHIC = True
 # (symbolic key, outputs, id(comm)) -> (comm, the symbols its communication depends on,
-# {their values: the proven ``polymorph.Template``, or False where it is not polymorphic}),
-# made when its first shape was planned
+# {their values: None once planned as they are, then the proven ``polymorph.Template``, or
+# False where it is not polymorphic}), made when its first shape was planned
 _POLY: OrderedDict = OrderedDict()
+_UNSEEN = object()
 
 
 # ---------------------------------------------------------------- graph templates
@@ -229,23 +230,29 @@ def _cached(arrays):
 
 
 def _remember(sym, key, comm, outs) -> None:
-    """After the first shape of an expression was planned: which of its sizes the plan's
-    communication depends on (``polymorph.exact_symbols``), for later shapes to key by."""
+    """After a shape of an expression was planned as it is: at its first shape, which of
+    its sizes the plan's communication depends on (``polymorph.exact_symbols``), for later
+    shapes to key by; and that these sizes of communication were seen."""
     skey, values = sym
     pk = (skey, key[1], id(comm))
     entry = _POLY.get(pk)
     if entry is None or entry[0] is not comm:
-        _POLY[pk] = (comm, polymorph.exact_symbols(outs, values), {})
+        entry = _POLY[pk] = (comm, polymorph.exact_symbols(outs, values), {})
         if len(_POLY) > CACHE_SIZE:
             _POLY.popitem(last=False)
+    _, exact, templates = entry
+    if len(templates) >= 16:  # sizes of communication seen: a few per expression
+        templates.clear()
+    templates.setdefault(tuple(values[k] for k in exact), None)
 
 
 def _resized(sym, key, order, new, comm):
     """(physical outputs, notes) for a graph whose expression was planned before for other
     sizes, by resizing that plan (``passes/polymorph.py``), or None: the expression's first
     shape (planned as it is), or not proven free of sizes. The second shape of an
-    expression (with the same sizes in its communication) proves a template: two plans at
-    probe sizes; later shapes cost a walk over the plan. Decided from global metadata:
+    expression with the same sizes in its communication proves a template (two plans at
+    probe sizes: an expression whose sizes of communication change at every call never
+    pays for it); later shapes cost a walk over the plan. Decided from global metadata:
     every rank resizes alike."""
     skey, values = sym
     pk = (skey, key[1], id(comm))
@@ -255,16 +262,16 @@ def _resized(sym, key, order, new, comm):
     _POLY.move_to_end(pk)
     _, exact, templates = entry
     fixed = tuple(values[k] for k in exact)
-    state = templates.get(fixed)
-    if state is None:
+    state = templates.get(fixed, _UNSEEN)
+    if state is _UNSEEN:  # new sizes of communication: planned as they are (_remember)
+        return None
+    if state is None:  # their second shape: worth proving a template (two plannings)
         try:
             with trace_span("plan", "planning", stage="template"):
                 state = polymorph.template(_build(order, new, key[1]), values, exact,
                                            lambda outs: run_passes(outs))
         except polymorph.NotPolymorphic:
             state = False
-        if len(templates) >= 16:  # sizes of communication seen: a few per expression
-            templates.clear()
         templates[fixed] = state
     if state is False:
         return None

@@ -148,3 +148,18 @@ def test_many_inputs_are_resized_too():
             total = total + lh.array(x)
         np.testing.assert_allclose(total.sum().item(), sum(xs).sum())
     assert _resized() == 2
+
+
+def test_changing_sizes_of_communication_never_pay_for_a_template(monkeypatch):
+    """On several ranks the sizes in a plan's collectives are exact: when they change at
+    every call, no template is proven (two extra plannings each time); the second call
+    with the same ones proves it."""
+    proofs = []
+    real = polymorph.template
+    monkeypatch.setattr(polymorph, "template",
+                        lambda *a: proofs.append(1) or real(*a))
+    comm = lh.FakeComm(2)
+    for n, m in ((40, 3), (50, 4), (60, 5), (70, 5), (80, 5)):
+        planner._cached([lh.array(np.ones((n, m)), split=0, comm=comm).sum(0)])
+    assert len(proofs) == 1  # at (70, 5): m = 5 seen before
+    assert planner.plan_cache_info()["resized"] == 2
