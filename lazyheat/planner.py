@@ -51,7 +51,8 @@ _STATS = {"hits": 0, "misses": 0, "resized": 0}
 SHAPE_POLYMORPHIC = True
 # (symbolic key, outputs, id(comm)) -> (comm, the symbols its communication depends on,
 # {their values: None once planned as they are, then the proven ``polymorph.Template``, or
-# False where it is not polymorphic}), made when its first shape was planned
+# False where it is not polymorphic}, [the digest of the symbolic key, once made]), made
+# when its first shape was planned
 _POLY: OrderedDict = OrderedDict()
 _UNSEEN = object()
 
@@ -217,10 +218,10 @@ def _cached(arrays):
             outs, notes = run_passes(_build(order, new, key[1]))
         if sym is not None:
             _remember(sym, key, comm, outs)
+        # only ranks that compare plans need the fingerprint (one rank: no walk, no repr)
+        fp = _fingerprint(key, outs) if comm.size > 1 else (None, None)
     else:
-        outs, notes = got
-    # only ranks that compare plans need the fingerprint (one rank: no walk, no key repr)
-    fp = _fingerprint(key, outs) if comm.size > 1 else (None, None)
+        outs, notes, fp = got
     programs = {}
     if use_cache:
         _CACHE[ck] = (comm, outs, notes, fp, programs)
@@ -237,10 +238,10 @@ def _remember(sym, key, comm, outs) -> None:
     pk = (skey, key[1], id(comm))
     entry = _POLY.get(pk)
     if entry is None or entry[0] is not comm:
-        entry = _POLY[pk] = (comm, polymorph.exact_symbols(outs, values), {})
+        entry = _POLY[pk] = (comm, polymorph.exact_symbols(outs, values), {}, [])
         if len(_POLY) > CACHE_SIZE:
             _POLY.popitem(last=False)
-    _, exact, templates = entry
+    _, exact, templates, _ = entry
     if len(templates) >= 16:  # sizes of communication seen: a few per expression
         templates.clear()
     templates.setdefault(tuple(values[k] for k in exact), None)
@@ -260,7 +261,7 @@ def _resized(sym, key, order, new, comm):
     if entry is None or entry[0] is not comm:
         return None
     _POLY.move_to_end(pk)
-    _, exact, templates = entry
+    _, exact, templates, digest = entry
     fixed = tuple(values[k] for k in exact)
     state = templates.get(fixed, _UNSEEN)
     if state is _UNSEEN:  # new sizes of communication: planned as they are (_remember)
@@ -282,9 +283,14 @@ def _resized(sym, key, order, new, comm):
     _STATS["resized"] += 1
     if VERIFY_PASSES or _debug_level() >= 3:
         _check_resized(outs, order, new, key)
+    fp = (None, None)
+    if comm.size > 1:  # the concrete key is a function of the symbolic one and the sizes:
+        if not digest:  # their digest tells plans apart as the key's would (one repr of
+            digest.append(sync.digest(repr(skey)))  # the symbolic key per expression)
+        fp = (sync.digest(f"{digest[0]} {values}"), state.communicates)
     # notes that count bytes were counted at the probe sizes
     return outs, [n for n in state.notes if "->" not in n] + [
-        "plan resized from the plan of other sizes of this expression"]
+        "plan resized from the plan of other sizes of this expression"], fp
 
 
 def _check_resized(outs, order, new, key) -> None:

@@ -280,7 +280,8 @@ class Template:
     ``NotPolymorphic``. Which integers are sizes is learned from the difference, never
     guessed from values: a constant or a position that happens to equal a probe stays."""
 
-    __slots__ = ("steps", "outputs", "avals", "states", "notes", "p", "probe")
+    __slots__ = ("steps", "outputs", "avals", "states", "notes", "p", "probe",
+                 "communicates")
 
     def __init__(self, one, two, first: tuple, second: tuple, free: tuple, notes):
         o1, o2 = walk(one), walk(two)
@@ -308,6 +309,7 @@ class Template:
         self.steps = tuple(steps)
         self.outputs = tuple(pos1[id(o)] for o in one)
         self.states = tuple(k for k, n in enumerate(o1) if n.op == "allreduce_state")
+        self.communicates = any(n.op in COLLECTIVES for n in o1)
 
     def instantiate(self, values: tuple) -> list:
         """The plan for sizes ``values`` (one per symbol). Raises ``NotPolymorphic`` where
