@@ -32,7 +32,7 @@ pipeline.
 
 from __future__ import annotations
 
-from ..graph import Node, TupleAval
+from ..graph import Node, TupleAval, topo_order
 from ..graph.aval import Aval
 from ..graph.collectives import state_parts, state_splittable
 from ..graph.commcost import state_algorithm
@@ -194,24 +194,14 @@ def resize(outputs, dims: dict, p: int) -> list:
 def walk(outputs) -> list:
     """Every node reachable from ``outputs`` through inputs and through the nodes that
     attributes hold (a fused group's members and closer), dependencies first."""
-    order, seen = [], set()
-    stack = [(o, False) for o in reversed(list(outputs))]
-    while stack:
-        n, done = stack.pop()
-        if done:
-            order.append(n)
-            continue
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        stack.append((n, True))
-        deps = list(n.inputs)
-        for _, v in n.attrs:
-            _nodes_in(v, deps)
-        for d in reversed(deps):
-            if id(d) not in seen:
-                stack.append((d, False))
-    return order
+    return topo_order(outputs, _deps)
+
+
+def _deps(n) -> list:
+    deps = list(n.inputs)
+    for _, v in n.attrs:
+        _nodes_in(v, deps)
+    return deps
 
 
 def _nodes_in(v, into) -> None:

@@ -34,6 +34,21 @@ from .kernels.nonblocking import STARTS
 from .trace import step_hook
 
 
+def _made_on_first_use(slot: str, factory) -> property:
+    """A property over ``slot`` that holds ``factory()`` from its first read (or what was
+    set), so a run that never reads it never makes it."""
+    def get(self):
+        value = getattr(self, slot)
+        if value is None:
+            value = factory()
+            setattr(self, slot, value)
+        return value
+
+    def put(self, value) -> None:
+        setattr(self, slot, value)
+    return property(get, put)
+
+
 class Context:
     """What a kernel sees of its run: the communicator, the device, the user's data
     (``params``), the inputs of the running node that it may overwrite (``donated``, see
@@ -52,35 +67,9 @@ class Context:
         self._part_uses, self._parts, self._part_outs = part_uses, parts, part_outs
         self.memo = {} if memo is None else memo
 
-    @property
-    def part_uses(self) -> Counter:
-        if self._part_uses is None:
-            self._part_uses = Counter()
-        return self._part_uses
-
-    @part_uses.setter
-    def part_uses(self, value) -> None:
-        self._part_uses = value
-
-    @property
-    def parts(self) -> dict:
-        if self._parts is None:
-            self._parts = {}
-        return self._parts
-
-    @parts.setter
-    def parts(self, value) -> None:
-        self._parts = value
-
-    @property
-    def part_outs(self) -> dict:
-        if self._part_outs is None:
-            self._part_outs = {}
-        return self._part_outs
-
-    @part_outs.setter
-    def part_outs(self, value) -> None:
-        self._part_outs = value
+    part_uses = _made_on_first_use("_part_uses", Counter)
+    parts = _made_on_first_use("_parts", dict)
+    part_outs = _made_on_first_use("_part_outs", dict)
 
 
 def guarded(comm: cm.Comm, what: str, fn, *args):
