@@ -32,19 +32,9 @@ class _Standins:
     def __init__(self):
         self.entries = {}  # id(node) -> (weak reference to the node, its leaf); read-only
 
-    def get(self, node, default=None):
-        e = self.entries.get(id(node))
-        return default if e is None else e[1]
-
     def __setitem__(self, node, leaf):
         k, entries = id(node), self.entries
         entries[k] = (weakref.ref(node, lambda _, k=k: entries.pop(k, None)), leaf)
-
-    def __contains__(self, node) -> bool:
-        return id(node) in self.entries
-
-    def __len__(self) -> int:
-        return len(self.entries)
 
 
 MATERIALIZED = _Standins()

@@ -230,15 +230,22 @@ def _cached(arrays):
     return outs, notes, params, fp, breaks, programs
 
 
+def _poly_entry(skey, key, comm):
+    """The ``_POLY`` entry of symbolic key ``skey`` with ``key``'s outputs on ``comm``, or
+    None (the id of a communicator that is gone may be another's now: the entry holds it)."""
+    entry = _POLY.get((skey, key[1], id(comm)))
+    return entry if entry is not None and entry[0] is comm else None
+
+
 def _remember(sym, key, comm, outs) -> None:
     """After a shape of an expression was planned as it is: at its first shape, which of
     its sizes the plan's communication depends on (``polymorph.exact_symbols``), for later
     shapes to key by; and that these sizes of communication were seen."""
     skey, values = sym
-    pk = (skey, key[1], id(comm))
-    entry = _POLY.get(pk)
-    if entry is None or entry[0] is not comm:
-        entry = _POLY[pk] = (comm, polymorph.exact_symbols(outs, values), {}, [])
+    entry = _poly_entry(skey, key, comm)
+    if entry is None:
+        entry = _POLY[(skey, key[1], id(comm))] = \
+            (comm, polymorph.exact_symbols(outs, values), {}, [])
         if len(_POLY) > CACHE_SIZE:
             _POLY.popitem(last=False)
     _, exact, templates, _ = entry
@@ -256,11 +263,10 @@ def _resized(sym, key, order, new, comm):
     pays for it); later shapes cost a walk over the plan. Decided from global metadata:
     every rank resizes alike."""
     skey, values = sym
-    pk = (skey, key[1], id(comm))
-    entry = _POLY.get(pk)
-    if entry is None or entry[0] is not comm:
+    entry = _poly_entry(skey, key, comm)
+    if entry is None:
         return None
-    _POLY.move_to_end(pk)
+    _POLY.move_to_end((skey, key[1], id(comm)))
     _, exact, templates, digest = entry
     fixed = tuple(values[k] for k in exact)
     state = templates.get(fixed, _UNSEEN)
@@ -270,7 +276,7 @@ def _resized(sym, key, order, new, comm):
         try:
             with trace_span("plan", "planning", stage="template"):
                 state = polymorph.template(_build(order, new, key[1]), values, exact,
-                                           lambda outs: run_passes(outs))
+                                           run_passes)
         except polymorph.NotPolymorphic:
             state = False
         templates[fixed] = state

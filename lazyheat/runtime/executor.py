@@ -210,15 +210,7 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
             t0 = time.perf_counter()
         if watch is not None:
             watch.since, watch.node = t0, (n if n.op in COLLECTIVES else None)
-        if id(n) in program.donating:
-            ctx.donated = _donatable(n, vals, frees[k], params, order)
-        try:
-            vals[id(n)] = kernels[n.op](n, [vals[id(i)] for i in n.inputs], ctx)
-        except Exception as exc:  # noqa: BLE001 - any failure must end every rank
-            if comm.size == 1:
-                raise
-            _fail(comm, getattr(exc, "lazyheat_node", n), exc)
-        ctx.donated = ()
+        _run_step(n, k, vals, ctx, comm, kernels, program, params)
         if hook is not None:
             hook(n, t0)
         if profile is not None:
@@ -239,20 +231,26 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
 def _run_plain(program, vals, ctx, comm, kernels, params) -> list:
     """``execute``'s loop for the plain order with nothing watching the steps (no trace, no
     profile, no progress bar, no watchdog: one rank): the same steps, without the tests."""
-    order, frees, donating = program.order, program.frees, program.donating
-    for k, n in enumerate(order):
-        if donating and id(n) in donating:
-            ctx.donated = _donatable(n, vals, frees[k], params, order)
-        try:
-            vals[id(n)] = kernels[n.op](n, [vals[id(i)] for i in n.inputs], ctx)
-        except Exception as exc:  # noqa: BLE001 - any failure must end every rank
-            if comm.size == 1:
-                raise
-            _fail(comm, getattr(exc, "lazyheat_node", n), exc)
-        ctx.donated = ()
+    frees = program.frees
+    for k, n in enumerate(program.order):
+        _run_step(n, k, vals, ctx, comm, kernels, program, params)
         for i in frees[k]:
             del vals[i]
     return [vals[id(o)] for o in program.outputs]
+
+
+def _run_step(n, k, vals, ctx, comm, kernels, program, params) -> None:
+    """Step ``k``: run node ``n``'s kernel into ``vals``, letting it overwrite the inputs
+    that die here where it may (``Program.donating``); a failure ends every rank."""
+    if program.donating and id(n) in program.donating:
+        ctx.donated = _donatable(n, vals, program.frees[k], params, program.order)
+    try:
+        vals[id(n)] = kernels[n.op](n, [vals[id(i)] for i in n.inputs], ctx)
+    except Exception as exc:  # noqa: BLE001 - any failure must end every rank
+        if comm.size == 1:
+            raise
+        _fail(comm, getattr(exc, "lazyheat_node", n), exc)
+    ctx.donated = ()
 
 
 def _fail(comm, at, exc) -> None:
