@@ -29,8 +29,8 @@ from .graph.timemodel import estimate as _estimate
 from .passes import pipeline, polymorph
 from .passes.pipeline import STAGES, break_note
 from .passes.schedule import enabled as overlap_enabled
+from .runtime import agreement, env, memguard, sync
 from .runtime import comm as cm
-from .runtime import env, memguard, sync
 from .runtime import kernels as K
 from .runtime.executor import execute, guarded, prepare
 from .runtime.trace import span as trace_span
@@ -349,19 +349,24 @@ def compute(*arrays):
         if debug >= 1 and comm.rank == 0 and \
                 (fp[1] if fp[1] is not None else _communicates(outs)):
             print(format_plan(outs, notes, [break_note(n) for n in breaks]))
-        _run(todo, outs, params, programs=programs, debug=debug)
+        _run(todo, outs, params, programs=programs, debug=debug, communicates=fp[1])
     return arrays
 
 
 def _handshake(comm, fp, arrays, params) -> None:
     """Before a plan's first collective, check that every rank runs the same plan, from the
     same lines, on the same replicated data (``sync.handshake``). Plans that do not
-    communicate need no check, unless they read replicated user data not yet compared."""
+    communicate need no check, unless they read replicated user data not yet compared (or
+    C kernels wait for the ranks' agreement)."""
     if comm.size == 1:
         return
     data = [(b.loc, b.crc) for b in params if b.crc is not None]
     if not fp[1] and not data:
-        return
+        # while replicated groups wait for the ranks to agree on their C kernels, every
+        # few such plans take a handshake all the same (``runtime/agreement.py``)
+        kernels = agreement.pending(comm)
+        if kernels is None or not kernels.due():
+            return
     locs = "\n".join(a._node.loc for a in arrays)
     # overlapped or blocking collectives must be so on every rank (MPI never pairs a
     # posted collective with a blocking one): the switch is part of what is compared
@@ -386,10 +391,12 @@ def _describe(arrays, plan_digest) -> str:
             f"[plan {plan_digest[0] & 0xffffffff:08x}]")
 
 
-def _run(todo, outs, params, profile=None, programs=None, debug=None):
+def _run(todo, outs, params, profile=None, programs=None, debug=None, communicates=True):
+    """Run physical ``outs`` and materialize ``todo`` with their values. ``communicates``:
+    whether the plan has collectives (False: no schedule to make, nothing overlaps)."""
     comm = todo[0].comm
     dev = _core.torch_device(todo[0].device, comm)
-    sched = schedule_of(outs) if comm.size > 1 else None
+    sched = schedule_of(outs) if comm.size > 1 and communicates is not False else None
     # MemoryError before anything runs, on every rank; an overlapped schedule holds a
     # collective's buffers from its issue to its wait: its own estimate is compared
     memguard.check_plan(outs, comm, dev, None if sched is None else scheduled(outs)[1])

@@ -19,10 +19,11 @@ not disagree in the last bit. So:
   (``tests/test_cjit_fusion.py`` checks it);
 - inexact groups (exp, log, sin, cos, tanh: libm's vector functions, not torch's; sqrt:
   the hardware's is correctly rounded, torch's float32 sqrt on AVX-512 is not; power by
-  a constant; a sum or mean: another summation order) switch only where no rank computes
-  the same value as another: the group's members are split across ranks, or there is one
-  rank.
-  Replicated inexact groups stay on the default tier.
+  a constant; a sum or mean: another summation order) switch freely where no rank
+  computes the same value as another: the group's members are split across ranks, or
+  there is one rank. A replicated inexact group switches once every rank has agreed, at a
+  handshake, that its kernel is ready (``agreement.py``): from that step on, on every
+  rank alike.
 
 The cache: ``$LAZYHEAT_CACHE_DIR/jit`` (default ``~/.cache/lazyheat/jit``), one library per
 template (ops, dtypes, scalar slots, input kinds, closer, compiler, flags, CPU model), so
@@ -46,7 +47,7 @@ from pathlib import Path
 import torch
 
 from ..graph.ops import Group, opdef
-from . import env, native
+from . import agreement, env, native
 
 FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-ffp-contract=off", "-fwrapv",
          "-fopenmp-simd", "-fPIC", "-shared", "-std=gnu11")
@@ -477,17 +478,31 @@ def runner(node, members, refs, closer, ctx, key, shape):
     if ctx.device.type != "cpu":
         return None
     t = _template(node, members, refs, closer, key)
-    # replicated inexact groups would give ranks different bits while they switch
-    if t is None or not (t.exact or members[-1].aval.split is not None or
-                         ctx.comm.size == 1):
+    if t is None:
         return None
     n = 1
     for s in shape:
         n *= s
     if n == 0:
         return None  # empty blocks: the default tier's edge cases (identities, errors)
+    # a replicated inexact group would give ranks different bits if they switched at
+    # different runs: it waits for the ranks' agreement
+    agreed = None
+    if not t.exact and members[-1].aval.split is None and ctx.comm.size > 1:
+        rank = ctx.rank
+        agreed = agreement.of(ctx.comm, lambda source: status(source, rank))
     return Runner(t, closer is not None and bool(closer.attr("keepdims")), shape, n,
-                  ctx.rank)
+                  ctx.rank, agreed)
+
+
+def status(source: str, rank: int = 0):
+    """This process's state of ``source``'s kernel: True (loaded), False (it cannot be
+    had: no compiler, the compile failed) or None (compiling); the first call starts
+    compiling it in the background."""
+    if kernel(source, rank) is not None:
+        return True
+    cc = _compiler()
+    return False if cc is None or _key(source, cc) in _LIBS else None
 
 
 class Runner:
@@ -495,10 +510,13 @@ class Runner:
     its structure's ``Template``, made once per group (a cached plan's runs pay the
     argument checks and the call only)."""
 
-    __slots__ = ("t", "fn", "shape", "n", "rank", "keep")
+    __slots__ = ("t", "fn", "shape", "n", "rank", "keep", "agreed")
 
-    def __init__(self, t, keep, shape, n, rank):
+    def __init__(self, t, keep, shape, n, rank, agreed=None):
         self.t, self.fn, self.shape, self.n, self.rank, self.keep = t, None, shape, n, rank, keep
+        # the communicator's ``agreement.Agreement`` where the group must wait for the
+        # ranks to agree its kernel is ready (replicated inexact groups), else None
+        self.agreed = agreed
 
     def run(self, args, out_buffer):
         """The group's value, or None when the default tier runs it (the tier off, the
@@ -509,6 +527,10 @@ class Runner:
             return None
         fn = self.fn
         if fn is None:  # loaded once per group: later runs skip the compiler and the caches
+            agreed = self.agreed
+            if agreed is not None and self.t.source not in agreed.agreed:
+                agreed.ask(self.t.source)
+                return None
             fn = self.fn = kernel(self.t.source, self.rank)
             if fn is None:
                 return None

@@ -11,6 +11,9 @@ in a *handshake* on a private duplicate of the communicator:
   user data the plan reads for the first time. Equal minimum and maximum everywhere means
   every rank is about to run the same step on the same replicated data; the data
   collectives that follow then pair as planned.
+- two more words of the same all-reduce agree which C kernels every rank has ready, so a
+  replicated inexact group switches to its kernel at the same step on every rank
+  (``agreement.py``);
 - otherwise every rank exchanges a short description of what it is doing (fixed-size
   records, one all-gather) and rank 0 reports, for each group of ranks, the step and the
   user's line; then the job ends. Mismatched collectives never run.
@@ -90,10 +93,10 @@ class _Control:
         self.comm = comm
         self.ctl, self.ready = comm.mpi.Idup()
         self.sends = []
-        # the handshake's buffers: 4 words and their negations (reused; one handshake at
-        # a time per communicator)
-        self.send = np.zeros(8, dtype=np.int64)
-        self.recv = np.zeros(8, dtype=np.int64)
+        # the handshake's buffers: ``WORDS`` words and their negations (reused; one
+        # handshake at a time per communicator)
+        self.send = np.zeros(2 * WORDS, dtype=np.int64)
+        self.recv = np.zeros(2 * WORDS, dtype=np.int64)
 
     def get(self, what: str, patient: bool = False):
         if self.ready is not None:
@@ -103,6 +106,12 @@ class _Control:
                 _wait(self.ready, self.comm, None, what)
             self.ready = None
         return self
+
+
+# every handshake all-reduces this many words (and their negations), whatever it is for, so
+# that any two handshakes pair: 4 compared between ranks (plan digest, source lines, data)
+# and the 2 of the kernel agreement (``agreement.py``: their minimum is what counts)
+WORDS = 6
 
 
 def _control(comm, what: str, patient: bool = False) -> _Control:
@@ -129,18 +138,24 @@ def handshake(comm, what: str, plan_digest=(0, 0), locs: str = "", data=()) -> N
     ctl = _control(comm, what)
     loc_crc = zlib.crc32(locs.encode()) if mode == "full" else 0
     data_crc = zlib.crc32(repr([c for _, c in data]).encode()) if data else 0
-    if _agree(ctl, comm, what, (*plan_digest, loc_crc, data_crc)):
+    kernels = getattr(comm, "_agreement", None)
+    extra = kernels.words() if kernels is not None else (0, 0)
+    got = _agree(ctl, comm, what, (*plan_digest, loc_crc, data_crc), extra)
+    if got is not None:
+        if kernels is not None:
+            kernels.settle(*got)
         return
     _diverged(comm, ctl, _text(what), locs if mode == "full" else "", data)
 
 
-def _agree(ctl, comm, what, words) -> bool:
+def _agree(ctl, comm, what, words, extra=(0, 0)):
     """One all-reduce (MIN over the words and their negations) on the control
-    communicator: True when every rank contributed the same words."""
+    communicator: the minimum of each of ``extra`` over ranks when every rank contributed
+    the same ``words``, else None."""
     n = len(words)
     both = ctl.send
-    both[:n] = words
-    both[n:] = [-w for w in words]
+    both[:WORDS] = (*words, *extra)
+    both[WORDS:] = [-w for w in both[:WORDS].tolist()]
     out = ctl.recv
     req = ctl.ctl.Iallreduce(both, out, op=MPI.MIN)
     if trace.ACTIVE:
@@ -149,7 +164,9 @@ def _agree(ctl, comm, what, words) -> bool:
     else:
         _wait(req, comm, ctl, what)
     got = out.tolist()
-    return got[:n] == [-w for w in got[n:]]
+    if got[:n] != [-w for w in got[WORDS:WORDS + n]]:
+        return None
+    return got[n:WORDS]
 
 
 def _text(what) -> str:
@@ -340,13 +357,13 @@ def _at_exit(comm) -> None:
         return
     if comm.size > 1 and check_mode() != "off":
         ctl = _control(comm, FINISHED, patient=True)
-        words = [*digest(FINISHED), 0, 0]
-        ctl.send[:4] = words
-        ctl.send[4:] = [-w for w in words]
+        words = [*digest(FINISHED), 0, 0, 0, 0]
+        ctl.send[:WORDS] = words
+        ctl.send[WORDS:] = [-w for w in words]
         req = ctl.ctl.Iallreduce(ctl.send, ctl.recv, op=MPI.MIN)
         _wait_forever(req, ctl)
         got = ctl.recv.tolist()
-        if got[:4] != [-w for w in got[4:]]:
+        if got[:4] != [-w for w in got[WORDS:WORDS + 4]]:
             _diverged(comm, ctl, FINISHED, "", ())
     for fn in _CLEAN_EXIT:
         fn()

@@ -1,14 +1,15 @@
 """The C tier of fused groups (``runtime/cjit.py``) gives NumPy's values on any number of
 ranks: split chains (inexact ops and a closing sum switch when their kernel is ready),
 replicated exact groups (the same bits on both tiers) and replicated inexact groups (they
-stay on the default tier, so no two ranks ever disagree on a replicated value)."""
+switch once the ranks agreed at a handshake that every rank has the kernel, so no two ranks
+ever disagree on a replicated value)."""
 
 
 import numpy as np
 import pytest
-from _util import SIZE, check, lh, make
+from _util import COMM, SIZE, check, lh, make
 
-from lazyheat.runtime import cjit
+from lazyheat.runtime import agreement, cjit
 
 
 @pytest.fixture(autouse=True)
@@ -46,10 +47,38 @@ def test_exact_elementwise_and_max(split):
     check(_three_runs(lambda: (lh.maximum(a, b) * 3).max()), (np.maximum(xa, ya) * 3).max())
 
 
-def test_replicated_inexact_groups_stay_on_the_default_tier():
+def _same_bits_everywhere(value) -> bool:
+    bits = np.asarray(value).tobytes()
+    return all(b == bits for b in COMM.allgather(bits))
+
+
+def test_replicated_inexact_groups_switch_together_once_agreed():
     xa = np.abs(make((3000,), np.float32, 5))
     a = lh.asarray(xa, split=None)
     before = cjit.STATS["runs"]
     got = _three_runs(lambda: lh.exp(a * 0.5).sum())
     check(got, np.exp(xa * 0.5).sum(), rtol=1e-5)
+    # three runs: no handshake since the first (no collective, the data compared once), so
+    # no agreement yet: every rank is still on the default tier
     assert SIZE == 1 or cjit.STATS["runs"] == before
+    values = [got.item()]
+    for _ in range(2 * agreement.PERIOD):  # plans without a handshake take one now and then
+        values.append(lh.exp(a * 0.5).sum().item())
+    assert SIZE == 1 or cjit.STATS["runs"] > before
+    assert _same_bits_everywhere(np.array(values))
+    assert max(abs(v - np.exp(xa * 0.5).sum()) for v in values) < 1e-5 * abs(values[0]) * 10
+
+
+def test_a_new_replicated_array_switches_at_its_handshake():
+    # new replicated data is compared at the plan's handshake, which carries the agreement
+    xa = np.abs(make((2000,), np.float64, 6))
+    values = []
+    for k in range(4):
+        a = lh.asarray(xa + k, split=None)
+        values.append(lh.log(a * 2 + 1).sum().item())
+        cjit.drain()
+    assert _same_bits_everywhere(np.array(values))
+    np.testing.assert_allclose(values, [np.log((xa + k) * 2 + 1).sum() for k in range(4)],
+                               rtol=1e-12)
+    kernels = getattr(lh.world(), "_agreement", None)
+    assert SIZE == 1 or not kernels.waiting  # agreed (or refused) by now
