@@ -8,6 +8,7 @@ array points at a materialized leaf, and expressions built earlier on it reuse t
 from __future__ import annotations
 
 from . import printing
+from .graph.signature import stamp
 
 
 class LazyArray:
@@ -25,6 +26,8 @@ class LazyArray:
 
     def __init__(self, node):
         self._node = node
+        if node.tag is None:  # the plan cache's key, made as the graph grows
+            stamp(node)
 
     # ------------------------------------------------------------ metadata
     @property

@@ -20,7 +20,7 @@ from . import _core, predicted
 from ._array import LazyArray
 from ._plan import Plan, format_plan, schedule_of, scheduled
 from .explain import PlanText, render
-from .graph import Buffer, Node, topo_order, user_location
+from .graph import Buffer, Node, signature, topo_order, user_location
 from .graph.cost import comm_bytes, comm_bytes_per_rank, comm_kind, is_free
 from .graph.node import canonical
 from .graph.ops import COLLECTIVES, DATA_DEPENDENT
@@ -55,6 +55,9 @@ SHAPE_POLYMORPHIC = True
 # when its first shape was planned
 _POLY: OrderedDict = OrderedDict()
 _UNSEEN = object()
+# (structural key of the computed arrays, id(comm)) -> (comm, its ``_CACHE`` entry): the same
+# entries, found without walking the graph (``_signed``)
+_SIGNED: OrderedDict = OrderedDict()
 
 
 # ---------------------------------------------------------------- graph templates
@@ -65,59 +68,91 @@ def _template(nodes, history=False):
     Materialized results count as data leaves (their history is not walked), except, with
     ``history``, outputs that ``explain(analyze=True)`` computed: their plan stays visible.
     The key holds global metadata only, with each data leaf replaced by its param number.
-    The walk is ``topo_order``'s (depth-first in input order), done inline: every compute
-    makes it, so each node's stand-in (its materialized leaf) is looked up once and its key
-    entry made as it is placed."""
+    Every compute makes it: the walk (``_walk``) places each node once, then one flat loop
+    makes the key entries."""
     stand = {}  # id(node) -> the node standing for it: itself or its materialized leaf
     if history:
         nodes = [_core.ANALYZED.get(n, n) for n in nodes]
         stand = {id(n): n for n in nodes}
-    materialized = _core.MATERIALIZED.entries  # id(node) -> (its weak reference, its leaf)
-
-    def resolve(n):
-        e = stand.get(id(n))
-        if e is None:  # data leaves are never materialized: no lookup for them
-            m = None if n.op == "data" else materialized.get(id(n))
-            e = stand[id(n)] = n if m is None else m[1]
-        return e
-
-    order, pos, seen = [], {}, set()
+    try:
+        order, wheres, outs = _walk(nodes, stand)
+    except RecursionError:  # a graph deeper than Python's recursion limit
+        order, wheres, outs = _walk_deep(nodes, stand)
     key, params, new, breaks = [], [], [], []
-    stack = [(resolve(n), None) for n in reversed(nodes)]
-    while stack:
-        node, ins = stack.pop()
-        if ins is None:  # first visit: place its inputs first
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            ins = []
-            for i in node.inputs:  # (resolve, inlined: the loop every compute runs)
-                e = stand.get(id(i))
-                if e is None:
-                    m = None if i.op == "data" else materialized.get(id(i))
-                    e = stand[id(i)] = i if m is None else m[1]
-                ins.append(e)
-            stack.append((node, ins))
-            for i in reversed(ins):
-                if id(i) not in seen:
-                    stack.append((i, None))
-            continue
+    for node, where in zip(order, wheres):
         op = node.op
-        pos[id(node)] = len(order)
-        order.append(node)
         if op in DATA_DEPENDENT:
             breaks.append(node)
         if op == "data":
             key.append(("$", len(params), node.aval.struct()))
             new.append(len(params))
             params.append(node.attr("buf"))
-            continue
-        where = tuple([pos[id(i)] for i in ins])
-        key.append((op, node.attrs if node.plain else canonical(node.attrs),
-                    node.aval.struct(), where))
-        new.append(where if ins else None)
-    outs = tuple(pos[id(resolve(n))] for n in nodes)
+        else:
+            key.append((op, node.attrs if node.plain else canonical(node.attrs),
+                        node.aval.struct(), where))
+            new.append(where if where else None)
     return (tuple(key), outs), order, new, params, breaks
+
+
+def _walk(nodes, stand):
+    """(the nodes reachable from ``nodes`` in ``topo_order``'s order: depth-first, inputs
+    in order; each one's input positions in it; the positions of ``nodes``), each node
+    replaced by its stand-in (``stand``, filled here: itself, or its materialized leaf,
+    whose history is not walked). Recursive: the cheapest walk of the small graphs every
+    compute makes (``_walk_deep`` gives the same for deeper ones)."""
+    materialized = _core.MATERIALIZED.entries  # id(node) -> (its weak reference, its leaf)
+    pos, order, wheres = {}, [], []
+
+    def visit(node):
+        where = []
+        for i in node.inputs:
+            e = stand.get(id(i))
+            if e is None:  # data leaves are never materialized: no lookup for them
+                m = None if i.op == "data" else materialized.get(id(i))
+                e = stand[id(i)] = i if m is None else m[1]
+            p = pos.get(id(e))
+            where.append(visit(e) if p is None else p)
+        p = pos[id(node)] = len(order)
+        order.append(node)
+        wheres.append(tuple(where))
+        return p
+
+    outs = []
+    for n in nodes:
+        e = _stand_in(n, stand, materialized)
+        p = pos.get(id(e))
+        outs.append(visit(e) if p is None else p)
+    return order, wheres, tuple(outs)
+
+
+def _stand_in(n, stand, materialized):
+    e = stand.get(id(n))
+    if e is None:
+        m = None if n.op == "data" else materialized.get(id(n))
+        e = stand[id(n)] = n if m is None else m[1]
+    return e
+
+
+def _walk_deep(nodes, stand):
+    """``_walk`` with an explicit stack, for graphs of any depth."""
+    materialized = _core.MATERIALIZED.entries
+    pos, order, wheres = {}, [], []
+    stack = [(_stand_in(n, stand, materialized), None) for n in reversed(nodes)]
+    while stack:
+        node, ins = stack.pop()
+        if ins is None:  # first visit: place its inputs first
+            if id(node) in pos:
+                continue
+            ins = [_stand_in(i, stand, materialized) for i in node.inputs]
+            stack.append((node, ins))
+            stack.extend((i, None) for i in reversed(ins) if id(i) not in pos)
+            continue
+        if id(node) in pos:
+            continue
+        pos[id(node)] = len(order)
+        order.append(node)
+        wheres.append(tuple([pos[id(i)] for i in ins]))
+    return order, wheres, tuple(pos[id(_stand_in(n, stand, materialized))] for n in nodes)
 
 
 def _build(order, new, out_positions) -> list:
@@ -200,14 +235,26 @@ def _cached(arrays):
     ``arrays``, from the cache when the same template was planned before. ``programs``
     holds the executor's ``Program`` of the plan by schedule (``_program``); it lives and
     goes with the cache entry."""
-    key, order, new, params, breaks = _template([a._node for a in arrays])
     comm = arrays[0].comm
-    ck = (key, id(comm))
     use_cache = _use_cache()
+    fast = _signed(arrays, comm) if use_cache else None
+    if fast is not None:  # the graph's key without a walk (``graph/signature.py``)
+        hit = _SIGNED.get(fast[0])
+        if hit is not None and hit[0] is comm:
+            _SIGNED.move_to_end(fast[0])
+            _STATS["hits"] += 1
+            entry = hit[1]
+            params = [leaf.attr("buf") for leaf in fast[1]]
+            if VERIFY_PASSES:
+                _check_signed(arrays, params)
+            return entry[1], entry[2], params, entry[3], [], entry[4]
+    key, order, new, params, breaks = _template([a._node for a in arrays])
+    ck = (key, id(comm))
     hit = _CACHE.get(ck) if use_cache else None
     if hit is not None and hit[0] is comm:
         _CACHE.move_to_end(ck)
         _STATS["hits"] += 1
+        _sign(fast, hit, breaks)
         return hit[1], hit[2], params, hit[3], breaks, hit[4]
     _STATS["misses"] += 1
     sym = polymorph.symbolic(key[0], comm.size) if use_cache and SHAPE_POLYMORPHIC and \
@@ -224,10 +271,44 @@ def _cached(arrays):
         outs, notes, fp = got
     programs = {}
     if use_cache:
-        _CACHE[ck] = (comm, outs, notes, fp, programs)
+        entry = _CACHE[ck] = (comm, outs, notes, fp, programs)
         if len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
+        _sign(fast, entry, breaks)
     return outs, notes, params, fp, breaks, programs
+
+
+def _signed(arrays, comm):
+    """((the arrays' structural key, id(comm)), their data leaves in param order) when
+    every array's node carries a signature and none of their graphs' nodes can have been
+    materialized since it was built (``graph/signature.py``): then the key stands for the
+    walk's, and the leaves' buffers are the params. Else None."""
+    tags = []
+    for a in arrays:
+        t = a._node.tag
+        if t is None or t[2] != signature.EPOCH[0]:
+            return None
+        tags.append(t)
+    key, leaves = signature.combine(tags)
+    return None if key is None else ((key, id(comm)), leaves)
+
+
+def _sign(fast, entry, breaks) -> None:
+    """Remember cache ``entry`` under the structural key ``fast`` (``_signed``), unless the
+    graph has breaks (their notes name nodes of the graph, which the entry must not hold:
+    they would keep the user's data alive)."""
+    if fast is not None and not breaks:
+        _SIGNED[fast[0]] = (entry[0], entry)
+        if len(_SIGNED) > CACHE_SIZE:
+            _SIGNED.popitem(last=False)
+
+
+def _check_signed(arrays, params) -> None:
+    """The test suite's check of a structural hit: the walk finds the same params."""
+    walked = _template([a._node for a in arrays])[3]
+    if len(walked) != len(params) or any(a is not b for a, b in zip(walked, params)):
+        raise AssertionError(f"a structural key's params differ from the walk's: {params} "
+                             f"vs {walked}")
 
 
 def _poly_entry(skey, key, comm):
@@ -326,6 +407,7 @@ def plan_cache_info() -> dict:
 
 def clear_plan_cache() -> None:
     _CACHE.clear()
+    _SIGNED.clear()
     _POLY.clear()
     _STATS["hits"] = _STATS["misses"] = _STATS["resized"] = 0
 
@@ -407,6 +489,7 @@ def _run(todo, outs, params, profile=None, programs=None, debug=None, communicat
         leaf = Node("data", (), (("buf", Buffer(v)),), a.aval, a._node.loc)
         _core.MATERIALIZED[a._node] = leaf
         a._node = leaf
+    signature.materialized()  # graphs built before now may hold these nodes
 
 
 def _program(programs, outs, comm, sched):

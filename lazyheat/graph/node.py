@@ -16,7 +16,7 @@ from .aval import Aval, TupleAval  # noqa: F401 - re-exported: nodes carry them
 class Node:
     """One immutable operation in the expression DAG."""
 
-    __slots__ = ("op", "inputs", "attrs", "aval", "loc", "plain", "__weakref__")
+    __slots__ = ("op", "inputs", "attrs", "aval", "loc", "plain", "tag", "__weakref__")
 
     def __init__(self, op: str, inputs: tuple, attrs: dict | tuple, aval: Aval, loc: str = "",
                  plain: bool = False):
@@ -32,6 +32,8 @@ class Node:
         # the builder vouches that no attribute holds a float or complex value at any depth:
         # the attributes are their own key material (``canonical``), for the plan cache
         _set_plain(self, plain)
+        # the structural signature of a node users built (``signature.stamp``), or None
+        _set_tag(self, None)
 
     def __setattr__(self, name, value):
         raise AttributeError("Node is immutable")
@@ -46,8 +48,9 @@ class Node:
         return f"Node({self.op}, {self.aval.type_str()})"
 
 
-_set_op, _set_inputs, _set_attrs, _set_aval, _set_loc, _set_plain = (
-    Node.__dict__[name].__set__ for name in ("op", "inputs", "attrs", "aval", "loc", "plain"))
+_set_op, _set_inputs, _set_attrs, _set_aval, _set_loc, _set_plain, _set_tag = (
+    Node.__dict__[name].__set__ for name in ("op", "inputs", "attrs", "aval", "loc", "plain",
+                                             "tag"))
 
 
 def _canon(v):
