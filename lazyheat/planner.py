@@ -118,10 +118,15 @@ def _walk(nodes, stand):
         return p
 
     outs = []
-    for n in nodes:
-        e = _stand_in(n, stand, materialized)
-        p = pos.get(id(e))
-        outs.append(visit(e) if p is None else p)
+    try:
+        for n in nodes:
+            e = _stand_in(n, stand, materialized)
+            p = pos.get(id(e))
+            outs.append(visit(e) if p is None else p)
+    finally:
+        # ``visit`` refers to itself through its closure: without this, every walk would
+        # leave a reference cycle holding the graph (and its data) until a GC pass
+        visit = None  # noqa: F841
     return order, wheres, tuple(outs)
 
 
@@ -246,7 +251,7 @@ def _cached(arrays):
             entry = hit[1]
             params = [leaf.attr("buf") for leaf in fast[1]]
             if VERIFY_PASSES:
-                _check_signed(arrays, params)
+                _check_signed(arrays, entry, params)
             return entry[1], entry[2], params, entry[3], [], entry[4]
     key, order, new, params, breaks = _template([a._node for a in arrays])
     ck = (key, id(comm))
@@ -279,10 +284,10 @@ def _cached(arrays):
 
 
 def _signed(arrays, comm):
-    """((the arrays' structural key, id(comm)), their data leaves in param order) when
-    every array's node carries a signature and none of their graphs' nodes can have been
-    materialized since it was built (``graph/signature.py``): then the key stands for the
-    walk's, and the leaves' buffers are the params. Else None."""
+    """((the arrays' structural key, their data leaves' avals, id(comm)), the leaves in
+    param order) when every array's node carries a signature and none of their graphs'
+    nodes can have been materialized since it was built (``graph/signature.py``): then the
+    key stands for the walk's, and the leaves' buffers are the params. Else None."""
     tags = []
     for a in arrays:
         t = a._node.tag
@@ -290,7 +295,9 @@ def _signed(arrays, comm):
             return None
         tags.append(t)
     key, leaves = signature.combine(tags)
-    return None if key is None else ((key, id(comm)), leaves)
+    if key is None:
+        return None
+    return (key, tuple([leaf.aval.struct() for leaf in leaves]), id(comm)), leaves
 
 
 def _sign(fast, entry, breaks) -> None:
@@ -303,12 +310,20 @@ def _sign(fast, entry, breaks) -> None:
             _SIGNED.popitem(last=False)
 
 
-def _check_signed(arrays, params) -> None:
-    """The test suite's check of a structural hit: the walk finds the same params."""
-    walked = _template([a._node for a in arrays])[3]
+def _check_signed(arrays, entry, params) -> None:
+    """The test suite's oracle for a structural hit: the walk finds the same params, and
+    the plan found is the walk's (or one of the same structure: a graph of equal sig may
+    share its nodes differently)."""
+    key, order, new, walked, _ = _template([a._node for a in arrays])
     if len(walked) != len(params) or any(a is not b for a, b in zip(walked, params)):
         raise AssertionError(f"a structural key's params differ from the walk's: {params} "
                              f"vs {walked}")
+    if _CACHE.get((key, id(entry[0]))) is entry:
+        return
+    direct, _ = run_passes(_build(order, new, key[1]))
+    if polymorph.structure(entry[1]) != polymorph.structure(direct):
+        raise AssertionError("a structural key found another plan than the walk's:\n"
+                             f"{format_plan(entry[1])}\nvs\n{format_plan(direct)}")
 
 
 def _poly_entry(skey, key, comm):

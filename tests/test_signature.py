@@ -46,8 +46,12 @@ def test_equal_structures_share_a_signature_and_others_do_not():
     assert (a + 1)._node.tag[0] == (b + 1)._node.tag[0]
     assert (a + 1)._node.tag[0] != (a + 2)._node.tag[0]  # another constant
     assert (a + 1)._node.tag[0] != (a - 1)._node.tag[0]  # another op
+    # another shape: the same sig (an elementwise aval follows from its inputs'), told
+    # apart by the leaves' avals in the plan cache's key; a redistribution's is its own
     c = lh.array(np.ones(5))
-    assert (a + 1)._node.tag[0] != (c + 1)._node.tag[0]  # another shape
+    assert (a + 1)._node.tag[0] == (c + 1)._node.tag[0]
+    assert planner._signed([a + 1], a.comm)[0] != planner._signed([c + 1], c.comm)[0]
+    assert lh.resplit(a + 1, 0)._node.tag[0] != lh.resplit(c + 1, 0)._node.tag[0]
     assert (a * a)._node.tag[0] != (a * b)._node.tag[0]  # one leaf read twice, or two
     assert (a * b)._node.tag[0] == (b * a)._node.tag[0]  # the same pattern of leaves
     assert [n for n in (a * b)._node.tag[1]] == [a._node, b._node]
@@ -135,3 +139,16 @@ def test_the_cache_switch_turns_structural_hits_off(monkeypatch):
     for _ in range(3):
         assert _small(a).item() == np.sum(np.arange(4.0) + 1)
     assert lh.plan_cache_info()["hits"] == 0 and not planner._SIGNED
+
+
+def test_the_inlined_cases_key_as_the_general_one():
+    from lazyheat.graph.node import _set_tag
+
+    a, b = lh.array(np.arange(4.0)), lh.array(np.ones(4))
+    for expr in (lambda: (a * 2 + 1 - a).sum(), lambda: a * b - a, lambda: (a - 1) * 3.5):
+        node = expr()._node
+        quick = node.tag
+        _set_tag(node, None)
+        inputs = [i.tag for i in node.inputs]
+        assert all(t is not None for t in inputs)
+        assert signature._compound(node, 0) == quick

@@ -6,11 +6,15 @@ build (each one wrapped in a ``LazyArray``) carry the key's material from their 
 from their inputs' in O(1): ``Node.tag`` = ``(sig, leaves, since)``.
 
 - ``sig``: an int standing for the node's structure: op, attributes (as key material,
-  ``canonical``), aval (``Aval.struct``), its inputs' sigs, and which data leaves of the
-  inputs are the same leaf. Equal sigs mean equal computations over the same pattern of
-  data leaves, whatever the data. Sigs are interned in a table; ints are never reused, so
-  clearing the table (it is bounded) only makes later sigs new, never equal to another
-  structure's.
+  ``canonical``), its inputs' sigs, which data leaves of the inputs are the same leaf, and
+  its aval (``Aval.struct``) where that does not follow from the rest. Equal sigs over data
+  leaves of equal avals mean equal computations, whatever the data (the plan cache's key
+  is the sig and the leaves' avals). An elementwise op's, a reduction's or a transpose's
+  aval is a function of its op, attributes and inputs' avals (the registry's rule, which
+  also makes their plans resizable: ``resizable="always"``), so their sigs leave it out:
+  a new shape of such an expression finds every sig made already. Sigs are interned in a
+  table; ints are never reused, so clearing the table (it is bounded) only makes later
+  sigs new, never equal to another structure's.
 - ``leaves``: the distinct data leaves the node reads, in the order a depth-first walk over
   inputs in order meets them first: the plan's params, in ``planner._template``'s order.
 - ``since``: the oldest ``EPOCH`` at which a node of its history that may be materialized
@@ -54,14 +58,37 @@ def _intern(key) -> int:
     return sig
 
 
+def _attrs_id(node) -> int:
+    """An int standing for the node's attributes (as key material). The structures hold
+    it, not the attributes: a new shape of an expression then adds to the table only tuples
+    of ints and strings, which the garbage collector stops tracking (tuples holding the
+    attributes' dtypes would stay tracked, and a long session of new shapes would make the
+    collector's full passes frequent)."""
+    return _intern(("@", node.attrs if node.plain else canonical(node.attrs)))
+
+
 def stamp(node: Node, depth: int = 0):
     """``node.tag``, made now (and kept) when it has none: see the module's docstring."""
     tag = node.tag
     if tag is not None or node.op == "param":
         return tag
+    inputs = node.inputs
+    if 0 < len(inputs) < 3 and node.plain and node.op in _derived():
+        # the operators' and reductions' cases, inlined (every node users build pays them):
+        # ``_compound`` of a node with plain attributes over one tagged input, or over two
+        # that read the same leaves (or the second none), as ``combine`` keys them
+        t = inputs[0].tag
+        if len(inputs) == 1:
+            if t is not None:
+                return _quick(node, t[0], t[1], t[2])
+        else:
+            u = inputs[1].tag
+            if t is not None and u is not None and (u[1] is t[1] or not u[1]):
+                return _quick(node, ((t[0], u[0]), (None if u[1] else (),)), t[1],
+                              t[2] if t[2] < u[2] else u[2])
     try:
-        if node.op == "data":
-            tag = (_intern(("$", node.aval.struct())), (node,), _NEVER)
+        if node.op == "data":  # its aval is part of the plan cache's key
+            tag = (_intern(("$",)), (node,), _NEVER)
         else:
             tag = _compound(node, depth)
     except TypeError:  # an attribute that cannot be hashed
@@ -71,8 +98,18 @@ def stamp(node: Node, depth: int = 0):
     return tag
 
 
+def _quick(node, inner, leaves, since):
+    key = ("@", node.attrs)
+    a = _TABLE.get(key) or _intern(key)
+    key = (node.op, a, inner)
+    now = EPOCH[0]
+    tag = (_TABLE.get(key) or _intern(key), leaves, now if now < since else since)
+    _set_tag(node, tag)
+    return tag
+
+
 def _compound(node, depth):
-    attrs = node.attrs if node.plain else canonical(node.attrs)
+    attrs = _attrs_id(node)
     since = EPOCH[0]
     inputs = node.inputs
     if not inputs:
@@ -92,7 +129,23 @@ def _compound(node, depth):
     key, leaves = combine(tags)
     if key is None:
         return None
-    return _intern((node.op, attrs, node.aval.struct(), key)), leaves, since
+    op = node.op
+    if op in _derived():
+        return _intern((op, attrs, key)), leaves, since
+    return _intern((op, attrs, node.aval.struct(), key)), leaves, since
+
+
+_DERIVED: list = []
+
+
+def _derived() -> frozenset:
+    """The ops whose aval follows from their op, attributes and inputs' avals."""
+    if not _DERIVED:
+        from .ops import ELEMENTWISE, OPS
+
+        _DERIVED.append(frozenset(ELEMENTWISE) |
+                        {n for n, d in OPS.items() if d.resizable == "always"})
+    return _DERIVED[0]
 
 
 def combine(tags) -> tuple:
