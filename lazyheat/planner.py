@@ -453,17 +453,24 @@ def compute(*arrays):
 def _handshake(comm, fp, arrays, params) -> None:
     """Before a plan's first collective, check that every rank runs the same plan, from the
     same lines, on the same replicated data (``sync.handshake``). Plans that do not
-    communicate need no check, unless they read replicated user data not yet compared (or
-    C kernels wait for the ranks' agreement)."""
+    communicate need no check: the replicated data they read for the first time is
+    compared at a later handshake (before any collective), and every few such plans take
+    one (as they do while C kernels wait for the ranks' agreement)."""
     if comm.size == 1:
         return
     data = [(b.loc, b.crc) for b in params if b.crc is not None]
-    if not fp[1] and not data:
-        # while replicated groups wait for the ranks to agree on their C kernels, every
-        # few such plans take a handshake all the same (``runtime/agreement.py``)
+    if not fp[1]:
+        # a plan without collectives compares new replicated data at a later handshake
+        # (``sync.defer``: at the latest every few such reads); while replicated groups
+        # wait for the ranks to agree on their C kernels, every few such plans take one
+        # all the same (``runtime/agreement.py``)
+        due = sync.defer(comm, data)
+        for b in params:
+            b.crc = None  # kept for that handshake
         kernels = agreement.pending(comm)
-        if kernels is None or not kernels.due():
+        if not due and (kernels is None or not kernels.due()):
             return
+        data = []
     locs = "\n".join(a._node.loc for a in arrays)
     # overlapped or blocking collectives must be so on every rank (MPI never pairs a
     # posted collective with a blocking one): the switch is part of what is compared

@@ -93,6 +93,7 @@ class _Control:
         self.comm = comm
         self.ctl, self.ready = comm.mpi.Idup()
         self.sends = []
+        self.deferred = []  # replicated data to compare at the next handshake (``defer``)
         # the handshake's buffers: ``WORDS`` words and their negations (reused; one
         # handshake at a time per communicator)
         self.send = np.zeros(2 * WORDS, dtype=np.int64)
@@ -136,16 +137,41 @@ def handshake(comm, what: str, plan_digest=(0, 0), locs: str = "", data=()) -> N
     if mode == "off":
         return
     ctl = _control(comm, what)
+    if ctl.deferred:  # data read by plans without a handshake of their own (``defer``)
+        data = [*ctl.deferred, *data]
+        ctl.deferred = []
     loc_crc = zlib.crc32(locs.encode()) if mode == "full" else 0
-    data_crc = zlib.crc32(repr([c for _, c in data]).encode()) if data else 0
     kernels = getattr(comm, "_agreement", None)
     extra = kernels.words() if kernels is not None else (0, 0)
-    got = _agree(ctl, comm, what, (*plan_digest, loc_crc, data_crc), extra)
+    got = _agree(ctl, comm, what, (*plan_digest, loc_crc, _data_crc(data)), extra)
     if got is not None:
         if kernels is not None:
             kernels.settle(*got)
         return
     _diverged(comm, ctl, _text(what), locs if mode == "full" else "", data)
+
+
+def _data_crc(data) -> int:
+    return zlib.crc32(repr([c for _, c in data]).encode()) if data else 0
+
+
+# plans without collectives that read new replicated data compare it at the next handshake;
+# one is taken at the latest when this many such reads wait (``defer``)
+DEFER_READS = 16
+
+
+def defer(comm, data) -> bool:
+    """Keep ``data`` ((source line, checksum) pairs of replicated user data that a plan
+    without collectives reads for the first time) for the next handshake on ``comm``: such
+    a plan exchanges nothing, so no rank can wait on another or pair the wrong message
+    because of it, and the data is compared before any collective (or at the end of the
+    script). True when a handshake is due now (``DEFER_READS`` reads wait). The same on
+    every rank: they read the same data at the same steps."""
+    if comm.size == 1 or comm.mpi is None or not data or check_mode() == "off":
+        return False
+    ctl = _control(comm, "a compute")
+    ctl.deferred.extend(data)
+    return len(ctl.deferred) >= DEFER_READS
 
 
 def _agree(ctl, comm, what, words, extra=(0, 0)):
@@ -176,7 +202,11 @@ def _text(what) -> str:
 def _diverged(comm, ctl, what, locs, data) -> None:
     """Slow path: the ranks disagree. Exchange descriptions, rank 0 reports, all end."""
     mine = what if not locs or locs in what else f"{what} (from {locs})"
-    if data:
+    if len(data) > 3:  # (compared later in one go: ``defer``)
+        places = ", ".join(dict.fromkeys(loc for loc, _ in data))
+        mine += (f" reading {len(data)} arrays of data created at {places} (crc32 of "
+                 f"their checksums {_data_crc(data):08x})")
+    elif data:
         mine += " reading " + ", ".join(f"data created at {loc} (crc32 {c:08x})"
                                         for loc, c in data)
     send = np.zeros(_RECORD, dtype=np.uint8)
@@ -357,14 +387,15 @@ def _at_exit(comm) -> None:
         return
     if comm.size > 1 and check_mode() != "off":
         ctl = _control(comm, FINISHED, patient=True)
-        words = [*digest(FINISHED), 0, 0, 0, 0]
+        data, ctl.deferred = ctl.deferred, []  # compared here at the latest
+        words = [*digest(FINISHED), 0, _data_crc(data), 0, 0]
         ctl.send[:WORDS] = words
         ctl.send[WORDS:] = [-w for w in words]
         req = ctl.ctl.Iallreduce(ctl.send, ctl.recv, op=MPI.MIN)
         _wait_forever(req, ctl)
         got = ctl.recv.tolist()
         if got[:4] != [-w for w in got[WORDS:WORDS + 4]]:
-            _diverged(comm, ctl, FINISHED, "", ())
+            _diverged(comm, ctl, FINISHED, "", data)
     for fn in _CLEAN_EXIT:
         fn()
 
