@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from _util import COMM, SIZE, check, lh, make
 
-from lazyheat.runtime import agreement, cjit
+from lazyheat.runtime import agreement, cjit, sync
 
 
 @pytest.fixture(autouse=True)
@@ -69,16 +69,17 @@ def test_replicated_inexact_groups_switch_together_once_agreed():
     assert max(abs(v - np.exp(xa * 0.5).sum()) for v in values) < 1e-5 * abs(values[0]) * 10
 
 
-def test_a_new_replicated_array_switches_at_its_handshake():
-    # new replicated data is compared at the plan's handshake, which carries the agreement
+def test_new_replicated_arrays_switch_at_the_handshake_that_compares_them():
+    # new replicated data read by plans without collectives is compared at a later
+    # handshake (``sync.defer``), which carries the agreement
     xa = np.abs(make((2000,), np.float64, 6))
-    values = []
-    for k in range(4):
+    values, reads = [], sync.DEFER_READS + 4
+    for k in range(reads):
         a = lh.asarray(xa + k, split=None)
         values.append(lh.log(a * 2 + 1).sum().item())
         cjit.drain()
     assert _same_bits_everywhere(np.array(values))
-    np.testing.assert_allclose(values, [np.log((xa + k) * 2 + 1).sum() for k in range(4)],
+    np.testing.assert_allclose(values, [np.log((xa + k) * 2 + 1).sum() for k in range(reads)],
                                rtol=1e-12)
     kernels = getattr(lh.world(), "_agreement", None)
     assert SIZE == 1 or not kernels.waiting  # agreed (or refused) by now
