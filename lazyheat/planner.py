@@ -387,9 +387,14 @@ def _resized(sym, key, order, new, comm):
         _check_resized(outs, order, new, key)
     fp = (None, None)
     if comm.size > 1:  # the concrete key is a function of the symbolic one and the sizes:
-        if not digest:  # their digest tells plans apart as the key's would (one repr of
-            digest.append(sync.digest(repr(skey)))  # the symbolic key per expression)
-        fp = (sync.digest(f"{digest[0]} {values}"), state.communicates)
+        # their digest tells plans apart as the key's would (one repr of the symbolic key
+        # per expression), made when a handshake needs it (a plan without collectives
+        # mostly has none)
+        def plan_digest():
+            if not digest:
+                digest.append(sync.digest(repr(skey)))
+            return sync.digest(f"{digest[0]} {values}")
+        fp = (plan_digest() if state.communicates else plan_digest, state.communicates)
     # notes that count bytes were counted at the probe sizes
     return outs, [n for n in state.notes if "->" not in n] + [
         "plan resized from the plan of other sizes of this expression"], fp
@@ -474,7 +479,9 @@ def _handshake(comm, fp, arrays, params) -> None:
     locs = "\n".join(a._node.loc for a in arrays)
     # overlapped or blocking collectives must be so on every rank (MPI never pairs a
     # posted collective with a blocking one): the switch is part of what is compared
-    digest = fp[0] if not overlap_enabled() else (fp[0][0] ^ 1, fp[0][1])
+    digest = fp[0] if type(fp[0]) is tuple else fp[0]()  # (made late: ``_resized``)
+    if overlap_enabled():
+        digest = (digest[0] ^ 1, digest[1])
     sync.handshake(comm, lambda: _describe(arrays, digest), digest, locs, data)
     for b in params:
         b.crc = None  # compared once: equal on every rank
@@ -503,7 +510,8 @@ def _run(todo, outs, params, profile=None, programs=None, debug=None, communicat
     sched = schedule_of(outs) if comm.size > 1 and communicates is not False else None
     # MemoryError before anything runs, on every rank; an overlapped schedule holds a
     # collective's buffers from its issue to its wait: its own estimate is compared
-    memguard.check_plan(outs, comm, dev, None if sched is None else scheduled(outs)[1])
+    memguard.check_plan(outs, comm, dev, None if sched is None else scheduled(outs)[1],
+                        programs)
     values = execute(outs, comm, dev, [b.value for b in params], profile,
                      trace=(_debug_level() if debug is None else debug) >= 2, schedule=sched,
                      program=_program(programs, outs, comm, sched))
@@ -516,7 +524,8 @@ def _run(todo, outs, params, profile=None, programs=None, debug=None, communicat
 
 def _program(programs, outs, comm, sched):
     """The executor's ``Program`` for ``outs`` run with ``sched`` (None: the plain order),
-    made once per cached plan and schedule: ``programs`` is the plan's cache entry's."""
+    made once per cached plan and schedule: ``programs`` is the plan's cache entry's (the
+    memory guard keeps its verdict there too)."""
     if programs is None:
         return None
     key = id(sched) if sched is not None else None  # the schedule is cached with the plan

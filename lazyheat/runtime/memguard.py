@@ -251,14 +251,20 @@ def check(outs, comm, limit_bytes, source="the limit given", added=None) -> None
         raise MemoryError(text)
 
 
-def check_plan(outs, comm, device, added=None) -> None:
+def check_plan(outs, comm, device, added=None, memo=None) -> None:
     """The guard before a plan runs (the planner calls it): ``check`` with this rank's
     limit for ``device`` (``limit``). Plans on a planning-only communicator never run, so
-    they are not checked here."""
+    they are not checked here. ``memo``: a dict that lives with the plan (the planner's
+    cache entry), where a plan that passed remembers the limit it passed: a plan does
+    not change, so the same limit passes it again."""
     if isinstance(comm, FakeComm):
         return
     lim, source = limit(comm, device)
+    if memo is not None and memo.get("memory checked") == (lim, added):
+        return
     check(outs, comm, lim, source, added)
+    if memo is not None:
+        memo["memory checked"] = (lim, added)
 
 
 def _fmt(b) -> str:
