@@ -145,7 +145,8 @@ def test_the_inlined_cases_key_as_the_general_one():
     from lazyheat.graph.node import _set_tag
 
     a, b = lh.array(np.arange(4.0)), lh.array(np.ones(4))
-    for expr in (lambda: (a * 2 + 1 - a).sum(), lambda: a * b - a, lambda: (a - 1) * 3.5):
+    for expr in (lambda: (a * 2 + 1 - a).sum(), lambda: a * b - a, lambda: (a - 1) * 3.5,
+                 lambda: (a * 2) - b, lambda: (a + 1) * (a + 1)):
         node = expr()._node
         quick = node.tag
         _set_tag(node, None)

@@ -16,7 +16,8 @@ from their inputs' in O(1): ``Node.tag`` = ``(sig, leaves, since)``.
   table; ints are never reused, so clearing the table (it is bounded) only makes later
   sigs new, never equal to another structure's.
 - ``leaves``: the distinct data leaves the node reads, in the order a depth-first walk over
-  inputs in order meets them first: the plan's params, in ``planner._template``'s order.
+  inputs in order meets them first: the plan's params, in ``planner._template``'s order
+  (None for a data leaf itself: its readers list it).
 - ``since``: the oldest ``EPOCH`` at which a node of its history that may be materialized
   (anything but a data leaf) was built. ``EPOCH`` counts materializations; a graph whose
   ``since`` is the current ``EPOCH`` has no node that was materialized after it was built,
@@ -79,16 +80,25 @@ def stamp(node: Node, depth: int = 0):
         # that read the same leaves (or the second none), as ``combine`` keys them
         t = inputs[0].tag
         if len(inputs) == 1:
-            if t is not None:
-                return _quick(node, t[0], t[1], t[2])
+            if t is not None:  # (a data leaf's leaves: the node's inputs are just that)
+                return _quick(node, t[0], inputs if t[1] is None else t[1], t[2])
         else:
             u = inputs[1].tag
-            if t is not None and u is not None and (u[1] is t[1] or not u[1]):
-                return _quick(node, ((t[0], u[0]), (None if u[1] else (),)), t[1],
-                              t[2] if t[2] < u[2] else u[2])
+            if t is not None and u is not None and t[1] is not None:
+                since = t[2] if t[2] < u[2] else u[2]
+                if u[1] is t[1] or u[1] == ():
+                    return _quick(node, ((t[0], u[0]), (None if u[1] else (),)), t[1], since)
+                if u[1] is None and len(t[1]) < LEAVES_MAX:  # a data leaf: x * 2 - x
+                    leaf, leaves = inputs[1], t[1]
+                    k = next((j for j, known in enumerate(leaves) if known is leaf), None)
+                    if k is None:
+                        k, leaves = len(leaves), (*leaves, leaf)
+                    return _quick(node, ((t[0], u[0]), ((k,),)), leaves, since)
     try:
-        if node.op == "data":  # its aval is part of the plan cache's key
-            tag = (_intern(("$",)), (node,), _NEVER)
+        if node.op == "data":  # its aval is part of the plan cache's key; its leaves are
+            # itself, which its tag must not hold (a cycle would keep the data alive until
+            # a collection): readers put it in theirs (``_leaves``)
+            tag = (_intern(("$",)), None, _NEVER)
         else:
             tag = _compound(node, depth)
     except TypeError:  # an attribute that cannot be hashed
@@ -123,7 +133,7 @@ def _compound(node, depth):
             t = stamp(i, depth + 1)
             if t is None:
                 return None
-        tags.append(t)
+        tags.append(t if t[1] is not None else (t[0], (i,), t[2]))
         if t[2] < since:
             since = t[2]
     key, leaves = combine(tags)
