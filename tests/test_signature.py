@@ -145,11 +145,22 @@ def test_the_inlined_cases_key_as_the_general_one():
     from lazyheat.graph.node import _set_tag
 
     a, b = lh.array(np.arange(4.0)), lh.array(np.ones(4))
-    for expr in (lambda: (a * 2 + 1 - a).sum(), lambda: a * b - a, lambda: (a - 1) * 3.5,
-                 lambda: (a * 2) - b, lambda: (a + 1) * (a + 1)):
+    for expr in (lambda: (a * 2 + 1 - a).sum(), lambda: a * b - a, lambda: (a - 1) * 3,
+                 lambda: (a * 2) - b, lambda: (a + 1) * (a + 1), lambda: a + b):
         node = expr()._node
         quick = node.tag
         _set_tag(node, None)
         inputs = [i.tag for i in node.inputs]
         assert all(t is not None for t in inputs)
         assert signature._compound(node, 0) == quick
+
+
+def test_float_scalars_are_keyed_by_their_bits():
+    a = lh.array(np.arange(4.0))
+    sig = lambda x: x._node.tag[0]  # noqa: E731
+    assert sig(a * 2.0) == sig(a * 2.0)
+    assert sig(a * 2.0) != sig(a * 2)  # a Python int scalar is another computation
+    assert sig(a * 0.0) != sig(a * -0.0)
+    assert sig(a + float("nan")) == sig(a + float("nan"))
+    assert sig(2.0 - a) != sig(a - 2.0)
+    np.testing.assert_array_equal((a * -0.0).numpy(), np.arange(4.0) * -0.0)

@@ -74,26 +74,28 @@ def stamp(node: Node, depth: int = 0):
     if tag is not None or node.op == "param":
         return tag
     inputs = node.inputs
-    if 0 < len(inputs) < 3 and node.plain and node.op in _derived():
+    if 0 < len(inputs) < 3 and node.op in _derived():
         # the operators' and reductions' cases, inlined (every node users build pays them):
-        # ``_compound`` of a node with plain attributes over one tagged input, or over two
-        # that read the same leaves (or the second none), as ``combine`` keys them
+        # ``_compound`` of a node over one tagged input, or over two where the second
+        # reads the first's leaves, one data leaf or none, keyed as ``combine`` keys them
+        akey = ("@", node.attrs) if node.plain else _scalar_key(node.attrs)
         t = inputs[0].tag
-        if len(inputs) == 1:
-            if t is not None:  # (a data leaf's leaves: the node's inputs are just that)
-                return _quick(node, t[0], inputs if t[1] is None else t[1], t[2])
-        else:
+        if akey is not None and t is not None:
+            leaves = t[1] if t[1] is not None else inputs[:1]  # (a data leaf: itself)
+            if len(inputs) == 1:
+                return _quick(node, akey, t[0], leaves, t[2])
             u = inputs[1].tag
-            if t is not None and u is not None and t[1] is not None:
+            if u is not None:
                 since = t[2] if t[2] < u[2] else u[2]
-                if u[1] is t[1] or u[1] == ():
-                    return _quick(node, ((t[0], u[0]), (None if u[1] else (),)), t[1], since)
-                if u[1] is None and len(t[1]) < LEAVES_MAX:  # a data leaf: x * 2 - x
-                    leaf, leaves = inputs[1], t[1]
+                if u[1] is leaves or u[1] == ():
+                    return _quick(node, akey, ((t[0], u[0]), (None if u[1] else (),)),
+                                  leaves, since)
+                if u[1] is None and len(leaves) < LEAVES_MAX:  # x * 2 - x, a + b
+                    leaf = inputs[1]
                     k = next((j for j, known in enumerate(leaves) if known is leaf), None)
                     if k is None:
                         k, leaves = len(leaves), (*leaves, leaf)
-                    return _quick(node, ((t[0], u[0]), ((k,),)), leaves, since)
+                    return _quick(node, akey, ((t[0], u[0]), ((k,),)), leaves, since)
     try:
         if node.op == "data":  # its aval is part of the plan cache's key; its leaves are
             # itself, which its tag must not hold (a cycle would keep the data alive until
@@ -108,8 +110,21 @@ def stamp(node: Node, depth: int = 0):
     return tag
 
 
-def _quick(node, inner, leaves, since):
-    key = ("@", node.attrs)
+def _scalar_key(attrs):
+    """Key material for an operator's attributes with one float scalar (``x * 2.0``),
+    made without ``canonical``'s recursion: the float by its bits (0.0 and -0.0 differ,
+    NaN is NaN). Another form than ``_attrs_id``'s (its own tag), so never equal to it: a
+    structure keyed both ways only shares less. None for any other attributes."""
+    if len(attrs) == 3:
+        (k0, cdt), (k1, nargs), (k2, scalars) = attrs
+        if k0 == "cdtype" and k1 == "nargs" and k2 == "scalars" and len(scalars) == 1:
+            pos, v = scalars[0]
+            if type(v) is float and type(pos) is int:
+                return ("@f", cdt, nargs, pos, v.hex())
+    return None
+
+
+def _quick(node, key, inner, leaves, since):
     a = _TABLE.get(key) or _intern(key)
     key = (node.op, a, inner)
     now = EPOCH[0]
