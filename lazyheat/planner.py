@@ -510,11 +510,14 @@ def _run(todo, outs, params, profile=None, programs=None, debug=None, communicat
     sched = schedule_of(outs) if comm.size > 1 and communicates is not False else None
     # MemoryError before anything runs, on every rank; an overlapped schedule holds a
     # collective's buffers from its issue to its wait: its own estimate is compared
-    memguard.check_plan(outs, comm, dev, None if sched is None else scheduled(outs)[1],
-                        programs)
+    prog = _program(programs, outs, comm, sched)
+    passed = memguard.check_plan(outs, comm, dev, None if sched is None else
+                                 scheduled(outs)[1], prog and prog.memory_checked)
+    if prog is not None:
+        prog.memory_checked = passed
     values = execute(outs, comm, dev, [b.value for b in params], profile,
                      trace=(_debug_level() if debug is None else debug) >= 2, schedule=sched,
-                     program=_program(programs, outs, comm, sched))
+                     program=prog)
     for a, v in zip(todo, values):
         leaf = Node("data", (), (("buf", Buffer(v)),), a.aval, a._node.loc)
         _core.MATERIALIZED[a._node] = leaf
@@ -524,8 +527,7 @@ def _run(todo, outs, params, profile=None, programs=None, debug=None, communicat
 
 def _program(programs, outs, comm, sched):
     """The executor's ``Program`` for ``outs`` run with ``sched`` (None: the plain order),
-    made once per cached plan and schedule: ``programs`` is the plan's cache entry's (the
-    memory guard keeps its verdict there too)."""
+    made once per cached plan and schedule: ``programs`` is the plan's cache entry's."""
     if programs is None:
         return None
     key = id(sched) if sched is not None else None  # the schedule is cached with the plan

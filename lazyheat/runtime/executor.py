@@ -109,6 +109,8 @@ class Program:
     # what kernels keep between runs of this program, by ``id`` of their node (the program
     # holds its nodes, so the ids stay theirs): a fused group's compiled form, for one
     memo: dict = field(default_factory=dict)
+    # what the memory guard passed it with (``memguard.check_plan``), kept for its next run
+    memory_checked: tuple | None = None
 
 
 def prepare(outputs, comm_size: int, schedule=None) -> Program:

@@ -251,20 +251,19 @@ def check(outs, comm, limit_bytes, source="the limit given", added=None) -> None
         raise MemoryError(text)
 
 
-def check_plan(outs, comm, device, added=None, memo=None) -> None:
+def check_plan(outs, comm, device, added=None, passed=None):
     """The guard before a plan runs (the planner calls it): ``check`` with this rank's
     limit for ``device`` (``limit``). Plans on a planning-only communicator never run, so
-    they are not checked here. ``memo``: a dict that lives with the plan (the planner's
-    cache entry), where a plan that passed remembers the limit it passed: a plan does
-    not change, so the same limit passes it again."""
+    they are not checked here. Returns what the plan passed with; ``passed``, what an
+    earlier call for the same plan returned (a plan does not change: the same limit
+    passes it again, unchecked)."""
     if isinstance(comm, FakeComm):
-        return
+        return None
     lim, source = limit(comm, device)
-    if memo is not None and memo.get("memory checked") == (lim, added):
-        return
-    check(outs, comm, lim, source, added)
-    if memo is not None:
-        memo["memory checked"] = (lim, added)
+    verdict = (lim, added)
+    if passed != verdict:
+        check(outs, comm, lim, source, added)
+    return verdict
 
 
 def _fmt(b) -> str:
