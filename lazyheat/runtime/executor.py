@@ -106,6 +106,7 @@ class Program:
     part_outs: dict  # key -> the "out" attrs taken of it
     donating: frozenset  # ids of the nodes that may overwrite a dying input
     schedule: object = None  # the schedule it was made for (None: the plain order)
+    communicates: bool = True  # it holds a collective (one the watchdog must watch)
     # what kernels keep between runs of this program, by ``id`` of their node (the program
     # holds its nodes, so the ids stay theirs): a fused group's compiled form, for one
     memo: dict = field(default_factory=dict)
@@ -153,7 +154,8 @@ def prepare(outputs, comm_size: int, schedule=None) -> Program:
             donating.append(id(n))
     donating = frozenset(donating)
     return Program(outputs, tuple(order), steps, spans, tuple(frees), keep, dict(part_uses),
-                   part_outs, donating, schedule)
+                   part_outs, donating, schedule,
+                   communicates=any(n.op in COLLECTIVES for n in order))
 
 
 def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
@@ -184,7 +186,7 @@ def execute(outputs, comm: cm.Comm, device="cpu", params=(), profile=None,
     hook = step_hook(order, comm, program.spans)
     # the watchdog ends the job when one collective waits past LAZYHEAT_TIMEOUT (a rank
     # died or hangs); local kernels are never timed out, however long they take
-    watch = sync.WATCH if comm.size > 1 else None
+    watch = sync.WATCH if comm.size > 1 and program.communicates else None
     if watch is None and hook is None and profile is None and not trace and steps is None:
         return _run_plain(program, vals, ctx, comm, kernels, params)
     if watch is not None:
