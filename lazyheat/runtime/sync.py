@@ -171,7 +171,9 @@ def defer(comm, data) -> bool:
         return False
     ctl = _control(comm, "a compute")
     ctl.deferred.extend(data)
-    return len(ctl.deferred) >= DEFER_READS
+    # only the communicator with the end-of-script handshake (``install``) may keep data
+    # for later: on any other, data kept past its last handshake would never be compared
+    return len(ctl.deferred) >= DEFER_READS or comm is not WATCH.comm
 
 
 def _agree(ctl, comm, what, words, extra=(0, 0)):
