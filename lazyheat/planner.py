@@ -291,7 +291,7 @@ def _signed(arrays, comm):
     tags = []
     for a in arrays:
         t = a._node.tag
-        if t is None or t[2] != signature.EPOCH[0]:
+        if not t or t[2] != signature.EPOCH[0]:
             return None
         tags.append(t)
     key, leaves = signature.combine(tags)

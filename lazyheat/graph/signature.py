@@ -23,9 +23,9 @@ from their inputs' in O(1): ``Node.tag`` = ``(sig, leaves, since)``.
   ``since`` is the current ``EPOCH`` has no node that was materialized after it was built,
   so its plan is the one the walk would key (which stops at materialized nodes).
 
-A node gets no tag (None) when an attribute cannot be hashed, when it reads more than
-``LEAVES_MAX`` distinct data leaves, or when a chain of untagged inputs is too deep: the plan
-cache then walks its graph as before.
+A node gets no signature (its tag is False; None means not made yet) when an attribute
+cannot be hashed, when it reads more than ``LEAVES_MAX`` distinct data leaves, or when a
+chain of untagged inputs is too deep: the plan cache then walks its graph as before.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def stamp(node: Node, depth: int = 0):
     """``node.tag``, made now (and kept) when it has none: see the module's docstring."""
     tag = node.tag
     if tag is not None or node.op == "param":
-        return tag
+        return tag or None  # (False: it has none, found before)
     inputs = node.inputs
     if 0 < len(inputs) < 3 and node.op in _derived():
         # the operators' and reductions' cases, inlined (every node users build pays them):
@@ -80,12 +80,12 @@ def stamp(node: Node, depth: int = 0):
         # reads the first's leaves, one data leaf or none, keyed as ``combine`` keys them
         akey = ("@", node.attrs) if node.plain else _scalar_key(node.attrs)
         t = inputs[0].tag
-        if akey is not None and t is not None:
+        if akey is not None and t:
             leaves = t[1] if t[1] is not None else inputs[:1]  # (a data leaf: itself)
             if len(inputs) == 1:
                 return _quick(node, akey, t[0], leaves, t[2])
             u = inputs[1].tag
-            if u is not None:
+            if u:
                 since = t[2] if t[2] < u[2] else u[2]
                 if u[1] is leaves or u[1] == ():
                     return _quick(node, akey, ((t[0], u[0]), (None if u[1] else (),)),
@@ -105,8 +105,9 @@ def stamp(node: Node, depth: int = 0):
             tag = _compound(node, depth)
     except TypeError:  # an attribute that cannot be hashed
         tag = None
-    if tag is not None:
-        _set_tag(node, tag)
+    # False where it has none: its readers then give up at once instead of trying again
+    # (a sum of many arrays would retry its whole chain at every new node)
+    _set_tag(node, tag if tag is not None else False)
     return tag
 
 
@@ -146,8 +147,8 @@ def _compound(node, depth):
             if depth >= DEPTH_MAX:
                 return None
             t = stamp(i, depth + 1)
-            if t is None:
-                return None
+        if not t:
+            return None
         tags.append(t if t[1] is not None else (t[0], (i,), t[2]))
         if t[2] < since:
             since = t[2]

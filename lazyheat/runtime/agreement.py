@@ -11,14 +11,15 @@ The points are the handshakes (``sync.handshake``): every rank takes part in the
 same steps, and each adds two words to the handshake's one all-reduce, so agreeing costs no
 message of its own:
 
-- the kernels that replicated groups asked for, in the order they asked (the same on every
-  rank: groups ask when they run, and every rank runs the same plans), are the ``waiting``
-  list;
-- a rank's words are the length of the list's prefix it has ready, and of the prefix that
-  is resolved (ready, or failed to compile);
-- the minimum over ranks of the first is agreed: those kernels may run from now on, on
-  every rank. Where a kernel is resolved everywhere but not ready somewhere (it failed to
-  compile on some rank), it is refused for good: its groups stay on the default tier.
+- the kernels that replicated groups asked for wait in the order they asked (the same on
+  every rank when every rank runs the same plans). A rank's words are a digest of the
+  first kernel that waits and its state there: ready, failed to compile, or not yet;
+- the handshake gives each word's minimum and maximum over ranks. Where every rank names
+  the same kernel and every rank has it ready, it is agreed: it may run from now on, on
+  every rank. Where every rank has it resolved but some failed, it is refused for good
+  (its groups stay on the default tier). Where ranks name different kernels (a plan ran
+  on some ranks only, against the rule that every rank runs every compute), each rank
+  drops the kernel it named: it is never agreed, so no rank switches alone.
 
 Everything here changes only at a handshake, from the all-reduced words and the shared
 list, so every rank holds the same state at the same step. A plan that neither
@@ -29,6 +30,8 @@ also switches.
 
 from __future__ import annotations
 
+import hashlib
+
 PERIOD = 16  # plans without a handshake of their own, per extra handshake while waiting
 
 
@@ -37,14 +40,15 @@ class Agreement:
     ``status(key)``: this rank's state of a kernel, True (ready), False (failed for good)
     or None (not yet); the first call may start making it."""
 
-    __slots__ = ("status", "waiting", "asked", "agreed", "ticks")
+    __slots__ = ("status", "waiting", "asked", "agreed", "ticks", "digests")
 
     def __init__(self, status):
         self.status = status
-        self.waiting: list = []  # keys asked for and not yet agreed or refused, in order
+        self.waiting: list = []  # keys asked for and not yet agreed or dropped, in order
         self.asked: set = set()  # every key ever asked for (each enters ``waiting`` once)
         self.agreed: set = set()  # keys whose kernels every rank may run from now on
         self.ticks = 0
+        self.digests: dict = {}  # key -> its digest (the same in every process)
 
     def ask(self, key) -> None:
         """A replicated group wants ``key``'s kernel (it runs on the default tier now)."""
@@ -54,26 +58,31 @@ class Agreement:
             self.status(key)  # starts making it
 
     def words(self) -> tuple:
-        """(ready prefix, resolved prefix) of ``waiting`` on this rank."""
-        ready = resolved = 0
-        failed = False
-        for key in self.waiting:
-            state = self.status(key)
-            if state is None:
-                break
-            resolved += 1
-            failed = failed or not state
-            if not failed:
-                ready += 1
-        return ready, resolved
+        """(digest of the first waiting key, 0 when none; its state here: 2 ready, 1 failed,
+        0 not yet)."""
+        if not self.waiting:
+            return 0, 0
+        key = self.waiting[0]
+        state = self.status(key)
+        return self._digest(key), 0 if state is None else 2 if state else 1
 
-    def settle(self, ready: int, resolved: int) -> None:
-        """Apply the minimum over ranks of each word (``words``)."""
-        agreed, rest = self.waiting[:ready], self.waiting[ready:]
-        self.agreed.update(agreed)
-        if resolved > ready and rest:  # resolved everywhere, ready not everywhere: refused
-            rest = rest[1:]
-        self.waiting = rest
+    def settle(self, least: tuple, most: tuple) -> None:
+        """Apply the minimum and the maximum over ranks of each word (``words``)."""
+        if not self.waiting:
+            return
+        if least[0] != most[0]:  # ranks wait for different kernels: each drops its own
+            self.waiting.pop(0)
+        elif least[1] == 2:  # every rank has it ready
+            self.agreed.add(self.waiting.pop(0))
+        elif least[1] == 1:  # resolved everywhere, failed somewhere: refused
+            self.waiting.pop(0)
+
+    def _digest(self, key) -> int:
+        d = self.digests.get(key)
+        if d is None:
+            raw = hashlib.blake2b(key.encode(), digest_size=8).digest()
+            d = self.digests[key] = int.from_bytes(raw, "little") >> 2 or 1
+        return d
 
     def due(self) -> bool:
         """Whether a plan without a handshake of its own takes one now (for the kernels

@@ -178,8 +178,8 @@ def defer(comm, data) -> bool:
 
 def _agree(ctl, comm, what, words, extra=(0, 0)):
     """One all-reduce (MIN over the words and their negations) on the control
-    communicator: the minimum of each of ``extra`` over ranks when every rank contributed
-    the same ``words``, else None."""
+    communicator: (the minimum, the maximum) of ``extra``'s words over ranks when every
+    rank contributed the same ``words``, else None."""
     n = len(words)
     both = ctl.send
     both[:WORDS] = (*words, *extra)
@@ -194,7 +194,7 @@ def _agree(ctl, comm, what, words, extra=(0, 0)):
     got = out.tolist()
     if got[:n] != [-w for w in got[WORDS:WORDS + n]]:
         return None
-    return got[n:WORDS]
+    return tuple(got[n:WORDS]), tuple(-w for w in got[WORDS + n:])
 
 
 def _text(what) -> str:

@@ -17,6 +17,7 @@ def jit_on(monkeypatch):
     monkeypatch.setenv("LAZYHEAT_JIT", "1")
     monkeypatch.delenv("LAZYHEAT_FUSED_TIER", raising=False)
     lh.clear_plan_cache()
+    lh.world()._agreement = None  # every rank alike: kernels agreed by earlier tests forgotten
     yield
     cjit.drain()
 
