@@ -18,12 +18,13 @@ import torch
 
 from . import _core, predicted
 from ._array import LazyArray
+from ._graphkey import build as _build
+from ._graphkey import template as _template
 from ._plan import Plan, format_plan, schedule_of, scheduled
 from .explain import PlanText, render
 from .graph import Buffer, Node, signature, topo_order, user_location
 from .graph.cost import comm_bytes, comm_bytes_per_rank, comm_kind, is_free
-from .graph.node import canonical
-from .graph.ops import COLLECTIVES, DATA_DEPENDENT
+from .graph.ops import COLLECTIVES
 from .graph.timemodel import PlanTime
 from .graph.timemodel import estimate as _estimate
 from .passes import pipeline, polymorph
@@ -58,122 +59,6 @@ _UNSEEN = object()
 # (structural key of the computed arrays, id(comm)) -> (comm, its ``_CACHE`` entry): the same
 # entries, found without walking the graph (``_signed``)
 _SIGNED: OrderedDict = OrderedDict()
-
-
-# ---------------------------------------------------------------- graph templates
-def _template(nodes, history=False):
-    """(key, walk order, how to rebuild each node over ``param`` leaves, data buffers in param
-    order, nodes whose extent depends on the data: the plan's breaks).
-
-    Materialized results count as data leaves (their history is not walked), except, with
-    ``history``, outputs that ``explain(analyze=True)`` computed: their plan stays visible.
-    The key holds global metadata only, with each data leaf replaced by its param number.
-    Every compute makes it: the walk (``_walk``) places each node once, then one flat loop
-    makes the key entries."""
-    stand = {}  # id(node) -> the node standing for it: itself or its materialized leaf
-    if history:
-        nodes = [_core.ANALYZED.get(n, n) for n in nodes]
-        stand = {id(n): n for n in nodes}
-    try:
-        order, wheres, outs = _walk(nodes, stand)
-    except RecursionError:  # a graph deeper than Python's recursion limit
-        order, wheres, outs = _walk_deep(nodes, stand)
-    key, params, new, breaks = [], [], [], []
-    for node, where in zip(order, wheres):
-        op = node.op
-        if op in DATA_DEPENDENT:
-            breaks.append(node)
-        if op == "data":
-            key.append(("$", len(params), node.aval.struct()))
-            new.append(len(params))
-            params.append(node.attr("buf"))
-        else:
-            key.append((op, node.attrs if node.plain else canonical(node.attrs),
-                        node.aval.struct(), where))
-            new.append(where if where else None)
-    return (tuple(key), outs), order, new, params, breaks
-
-
-def _walk(nodes, stand):
-    """(the nodes reachable from ``nodes`` in ``topo_order``'s order: depth-first, inputs
-    in order; each one's input positions in it; the positions of ``nodes``), each node
-    replaced by its stand-in (``stand``, filled here: itself, or its materialized leaf,
-    whose history is not walked). Recursive: the cheapest walk of the small graphs every
-    compute makes (``_walk_deep`` gives the same for deeper ones)."""
-    materialized = _core.MATERIALIZED.entries  # id(node) -> (its weak reference, its leaf)
-    pos, order, wheres = {}, [], []
-
-    def visit(node):
-        where = []
-        for i in node.inputs:
-            e = stand.get(id(i))
-            if e is None:  # data leaves are never materialized: no lookup for them
-                m = None if i.op == "data" else materialized.get(id(i))
-                e = stand[id(i)] = i if m is None else m[1]
-            p = pos.get(id(e))
-            where.append(visit(e) if p is None else p)
-        p = pos[id(node)] = len(order)
-        order.append(node)
-        wheres.append(tuple(where))
-        return p
-
-    outs = []
-    try:
-        for n in nodes:
-            e = _stand_in(n, stand, materialized)
-            p = pos.get(id(e))
-            outs.append(visit(e) if p is None else p)
-    finally:
-        # ``visit`` refers to itself through its closure: without this, every walk would
-        # leave a reference cycle holding the graph (and its data) until a GC pass
-        visit = None  # noqa: F841
-    return order, wheres, tuple(outs)
-
-
-def _stand_in(n, stand, materialized):
-    e = stand.get(id(n))
-    if e is None:
-        m = None if n.op == "data" else materialized.get(id(n))
-        e = stand[id(n)] = n if m is None else m[1]
-    return e
-
-
-def _walk_deep(nodes, stand):
-    """``_walk`` with an explicit stack, for graphs of any depth."""
-    materialized = _core.MATERIALIZED.entries
-    pos, order, wheres = {}, [], []
-    stack = [(_stand_in(n, stand, materialized), None) for n in reversed(nodes)]
-    while stack:
-        node, ins = stack.pop()
-        if ins is None:  # first visit: place its inputs first
-            if id(node) in pos:
-                continue
-            ins = [_stand_in(i, stand, materialized) for i in node.inputs]
-            stack.append((node, ins))
-            stack.extend((i, None) for i in reversed(ins) if id(i) not in pos)
-            continue
-        if id(node) in pos:
-            continue
-        pos[id(node)] = len(order)
-        order.append(node)
-        wheres.append(tuple([pos[id(i)] for i in ins]))
-    return order, wheres, tuple(pos[id(_stand_in(n, stand, materialized))] for n in nodes)
-
-
-def _build(order, new, out_positions) -> list:
-    """Logical nodes over ``param`` leaves, from a template walk: ``new[k]`` says what
-    ``order[k]`` becomes (a param number, None for a leaf without data, or the positions
-    of its inputs)."""
-    built = []
-    for node, spec in zip(order, new):
-        if spec is None:
-            built.append(node)  # a leaf without data (full, random, arange, ...)
-        elif type(spec) is int:
-            built.append(Node("param", (), {"index": spec}, node.aval, node.loc))
-        else:
-            built.append(Node(node.op, tuple(built[i] for i in spec), node.attrs,
-                              node.aval, node.loc))
-    return [built[i] for i in out_positions]
 
 
 def _parse_debug(text) -> int:
@@ -464,14 +349,14 @@ def _handshake(comm, fp, arrays, params) -> None:
     if comm.size == 1:
         return
     data = [(b.loc, b.crc) for b in params if b.crc is not None]
+    for b in params:
+        b.crc = None  # compared once (here or at a later handshake): equal on every rank
     if not fp[1]:
         # a plan without collectives compares new replicated data at a later handshake
         # (``sync.defer``: at the latest every few such reads); while replicated groups
         # wait for the ranks to agree on their C kernels, every few such plans take one
         # all the same (``runtime/agreement.py``)
         due = sync.defer(comm, data)
-        for b in params:
-            b.crc = None  # kept for that handshake
         kernels = agreement.pending(comm)
         if not due and (kernels is None or not kernels.due()):
             return
@@ -483,8 +368,6 @@ def _handshake(comm, fp, arrays, params) -> None:
     if overlap_enabled():
         digest = (digest[0] ^ 1, digest[1])
     sync.handshake(comm, lambda: _describe(arrays, digest), digest, locs, data)
-    for b in params:
-        b.crc = None  # compared once: equal on every rank
 
 
 def _describe(arrays, plan_digest) -> str:

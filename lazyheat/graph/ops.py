@@ -49,6 +49,11 @@ NONBLOCKING = frozenset(n for n in COLLECTIVES if OPS[n].comm.nonblocking)
 USER_DATA = frozenset(n for n, d in OPS.items() if d.user_data)
 VIEWS = frozenset(n for n, d in OPS.items() if d.view)
 DATA_DEPENDENT = frozenset(n for n, d in OPS.items() if d.data_dependent)
+# ops whose aval follows from their op, attributes and inputs' avals by the registry's rule,
+# so their plans depend on sizes only through those avals (``resizable="always"``): the
+# shape-polymorphic plans (``passes/polymorph.py``) and the signatures that leave such avals
+# out (``signature.py``) read this one set
+RESIZABLE = ELEMENTWISE | frozenset(n for n, d in OPS.items() if d.resizable == "always")
 
 
 def layout_of(op: str, avals, attrs, shape, p: int) -> tuple:

@@ -33,6 +33,7 @@ from __future__ import annotations
 from itertools import count
 
 from .node import Node, canonical
+from .ops import RESIZABLE
 
 LEAVES_MAX = 16  # data leaves per tagged node: the merge below is quadratic in them
 TABLE_MAX = 1 << 12  # interned structures kept (the table is cleared whole when full)
@@ -74,7 +75,7 @@ def stamp(node: Node, depth: int = 0):
     if tag is not None or node.op == "param":
         return tag or None  # (False: it has none, found before)
     inputs = node.inputs
-    if 0 < len(inputs) < 3 and node.op in _derived():
+    if 0 < len(inputs) < 3 and node.op in RESIZABLE:
         # the operators' and reductions' cases, inlined (every node users build pays them):
         # ``_compound`` of a node over one tagged input, or over two where the second
         # reads the first's leaves, one data leaf or none, keyed as ``combine`` keys them
@@ -156,22 +157,10 @@ def _compound(node, depth):
     if key is None:
         return None
     op = node.op
-    if op in _derived():
+    if op in RESIZABLE:
         return _intern((op, attrs, key)), leaves, since
     return _intern((op, attrs, node.aval.struct(), key)), leaves, since
 
-
-_DERIVED: list = []
-
-
-def _derived() -> frozenset:
-    """The ops whose aval follows from their op, attributes and inputs' avals."""
-    if not _DERIVED:
-        from .ops import ELEMENTWISE, OPS
-
-        _DERIVED.append(frozenset(ELEMENTWISE) |
-                        {n for n, d in OPS.items() if d.resizable == "always"})
-    return _DERIVED[0]
 
 
 def combine(tags) -> tuple:

@@ -37,11 +37,11 @@ from ..graph.aval import Aval
 from ..graph.collectives import state_parts, state_splittable
 from ..graph.commcost import state_algorithm
 from ..graph.layout import balanced_counts
-from ..graph.ops import COLLECTIVES, ELEMENTWISE, OPS
+from ..graph.ops import COLLECTIVES, OPS, RESIZABLE
 
 # logical ops whose plans depend on sizes only through the dimensions of their avals (the
 # registry's ``resizable``), and those that do so on one rank, where nothing is communicated
-POLY_OPS = ELEMENTWISE | {n for n, d in OPS.items() if d.resizable == "always"}
+POLY_OPS = RESIZABLE
 POLY_OPS_ONE_RANK = POLY_OPS | {n for n, d in OPS.items() if d.resizable == "one_rank"}
 # collectives a resized plan may hold: their form follows from layouts, and from bytes that
 # are exact in the key (an allreduce_state's algorithm is checked again by ``instantiate``)
